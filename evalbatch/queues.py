@@ -1,0 +1,77 @@
+"""rq queue names and the enqueue calls the API makes (by dotted path, so the API never imports workers)."""
+
+from __future__ import annotations
+
+import redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from evalbatch import keys
+
+CONTROL_QUEUE = "evalbatch-control"  # analyse, start (fan-out), finalize
+TILE_QUEUE = "evalbatch-tiles"
+CONTROL_JOB_TIMEOUT_S = 3600
+CONTROL_RESULT_TTL_S = 600
+FAILURE_TTL_S = 7 * 24 * 3600
+
+ANALYSE_JOB = "workers.jobs.analyse_request"
+START_JOB = "workers.jobs.start_processing"
+
+
+def control_queue(client: redis.Redis) -> Queue:
+    """The queue of control jobs (they never wait behind tiles)."""
+    return Queue(CONTROL_QUEUE, connection=client, serializer=JSONSerializer)
+
+
+def tile_queue(client: redis.Redis) -> Queue:
+    """The queue of tile jobs."""
+    return Queue(TILE_QUEUE, connection=client, serializer=JSONSerializer)
+
+
+def enqueue_analyse(client: redis.Redis, request_id: str) -> None:
+    """Queue the analysis of a request (deterministic job id: re-enqueueing replaces it)."""
+    control_queue(client).enqueue(
+        ANALYSE_JOB,
+        request_id,
+        job_id=keys.analyse_job_id(request_id),
+        job_timeout=CONTROL_JOB_TIMEOUT_S,
+        result_ttl=CONTROL_RESULT_TTL_S,
+        failure_ttl=FAILURE_TTL_S,
+    )
+
+
+def enqueue_start(client: redis.Redis, request_id: str) -> None:
+    """Queue the job that fans out a request's PENDING tiles (also used to resume and to restart)."""
+    control_queue(client).enqueue(
+        START_JOB,
+        request_id,
+        job_id=keys.start_job_id(request_id),
+        job_timeout=CONTROL_JOB_TIMEOUT_S,
+        result_ttl=CONTROL_RESULT_TTL_S,
+        failure_ttl=FAILURE_TTL_S,
+    )
+
+
+def cancel_jobs(client: redis.Redis, request_id: str, tile_ids: list[int]) -> None:
+    """Cancel the queued tile jobs of a request and stop the running ones.
+
+    Tile code also checks the request status between strips, so a job that is missed here still ends soon.
+    """
+    from rq.command import send_stop_job_command
+    from rq.exceptions import InvalidJobOperation, NoSuchJobError
+    from rq.job import Job, JobStatus
+
+    for tile_id in tile_ids:
+        job_id = keys.tile_job_id(request_id, tile_id)
+        try:
+            job = Job.fetch(job_id, connection=client, serializer=JSONSerializer)
+        except NoSuchJobError:
+            continue
+        status = job.get_status(refresh=False)
+        try:
+            if status == JobStatus.STARTED:
+                send_stop_job_command(client, job_id, serializer=JSONSerializer)
+            elif status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
+                job.cancel()
+        except (InvalidJobOperation, NoSuchJobError):
+            continue
