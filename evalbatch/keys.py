@@ -11,8 +11,13 @@ def request(request_id: str) -> str:
 
 
 def account_requests(account_id: str, api_version: int) -> str:
-    """ZSET of an account's request ids for one API version, scored by creation time (ms)."""
+    """ZSET of an account's request ids for one API version, scored by creation time (ms * 1000 + seq)."""
     return f"{PREFIX}:acct:{account_id}:v{api_version}:requests"
+
+
+def request_sequence() -> str:
+    """STRING counter that orders requests created within the same millisecond."""
+    return f"{PREFIX}:seq:requests"
 
 
 def request_secrets(request_id: str) -> str:

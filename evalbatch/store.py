@@ -69,12 +69,14 @@ class Store:
         """Store a new request record (must contain `id`, `accountId`, `apiVersion`, `created`)."""
         request_id = record["id"]
         created_ms = int(_parse_time(record["created"]).timestamp() * 1000)
+        # ties within one millisecond keep creation order through a global sequence number
+        score = created_ms * 1000 + self.redis.incr(keys.request_sequence()) % 1000
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.request(request_id), mapping=_encode(record))
             if secrets:
                 pipe.set(keys.request_secrets(request_id), json.dumps(secrets))
             pipe.zadd(
-                keys.account_requests(record["accountId"], record["apiVersion"]), {request_id: created_ms}
+                keys.account_requests(record["accountId"], record["apiVersion"]), {request_id: score}
             )
             pipe.execute()
 
