@@ -1,0 +1,1 @@
+"""Helpers behind the shared test fixtures (tests/conftest.py): real local services on free ports."""
