@@ -17,12 +17,11 @@ from pyproj import Transformer
 from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
+from grids.mgrs import band_letter, square_letters
+
 TILE_SIZE_M = 109_800
 SQUARE_SIZE_M = 100_000
 LATTICE_M = 60  # every native resolution (10, 20, 60 m) divides it
-_COLUMN_LETTERS = ("ABCDEFGH", "JKLMNPQR", "STUVWXYZ")  # by (zone - 1) % 3
-_ROW_LETTERS = "ABCDEFGHJKLMNPQRSTUV"
-_BAND_LETTERS = "CDEFGHJKLMNPQRSTUVWX"  # 8° bands from 80°S; X spans 72°N..84°N
 _MIN_LAT, _MAX_LAT = -80.0, 84.0
 
 
@@ -54,20 +53,6 @@ def utm_epsg(zone: int, north: bool) -> int:
 def utm_zone(lon: float) -> int:
     """UTM zone number (1..60) of a longitude."""
     return min(int((lon + 180.0) // 6.0) + 1, 60)
-
-
-def latitude_band(lat: float) -> str:
-    """MGRS latitude band letter of a latitude in [-80, 84]."""
-    index = min(int((lat - _MIN_LAT) // 8.0), len(_BAND_LETTERS) - 1)
-    return _BAND_LETTERS[max(index, 0)]
-
-
-def square_letters(zone: int, easting: float, northing: float) -> str:
-    """The two MGRS 100 km square letters of a UTM position (AA lettering scheme)."""
-    column = _COLUMN_LETTERS[(zone - 1) % 3][int(easting // SQUARE_SIZE_M) - 1]
-    row_shift = 5 if zone % 2 == 0 else 0
-    row = _ROW_LETTERS[(int(northing // SQUARE_SIZE_M) + row_shift) % len(_ROW_LETTERS)]
-    return column + row
 
 
 def snap_down(value: float, step: int = LATTICE_M) -> int:
@@ -143,9 +128,9 @@ def _zone_tiles(zone: int, north: bool, area: BaseGeometry, strip: Polygon) -> l
             in_zone = lonlat_polygon(epsg, square).intersection(strip)
             if in_zone.is_empty:
                 continue
-            letters = square_letters(zone, col * SQUARE_SIZE_M, row * SQUARE_SIZE_M)
+            letters = square_letters(zone, col, row)
             lat_lo, lat_hi = in_zone.bounds[1], in_zone.bounds[3]
-            bands = {latitude_band(lat_lo), latitude_band(min(lat_hi, _MAX_LAT - 1e-9))}
+            bands = {band_letter(lat_lo), band_letter(min(lat_hi, _MAX_LAT - 1e-9))}
             for band in sorted(bands):
                 tiles.append(S2Tile(f"{zone:02d}{band}{letters}", epsg, ulx, uly))
     return tiles
