@@ -1,0 +1,103 @@
+"""FastAPI dependencies: settings, store, service, the authenticated principal, query filters, the body."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import redis
+from fastapi import Depends, Query, Request
+
+from api.auth import Principal, bearer_token, verify_token
+from api.errors import BadPayload
+from api.pagination import clamp_count, decode_cursor
+from api.ratelimit import check_rate
+from api.service import BatchService
+from evalbatch.settings import Settings
+from evalbatch.store import Store
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    return request.app.state.settings
+
+
+def get_redis(request: Request) -> redis.Redis:
+    """The app's Redis client (opened by the lifespan)."""
+    return request.app.state.redis
+
+
+def get_store(request: Request) -> Store:
+    """The app's request store."""
+    return request.app.state.store
+
+
+def get_service(
+    store: Annotated[Store, Depends(get_store)], settings: Annotated[Settings, Depends(get_settings)]
+) -> BatchService:
+    """The batch service over the app's store."""
+    return BatchService(store, settings)
+
+
+def current_principal(
+    request: Request,
+    settings: Annotated[Settings, Depends(get_settings)],
+    client: Annotated[redis.Redis, Depends(get_redis)],
+) -> Principal:
+    """The caller of a batch endpoint: a valid bearer token is required, and the account's rate limit."""
+    principal = verify_token(bearer_token(request), settings)
+    check_rate(client, principal.account_id, settings.rate_limit_per_minute)
+    return principal
+
+
+@dataclass
+class Page:
+    """`count` and `viewtoken` of a list call."""
+
+    count: int
+    after: list[Any] | None
+    token: str | None
+
+
+def page_query(
+    count: Annotated[int | None, Query(description="Page size (default and maximum 100)")] = None,
+    viewtoken: Annotated[str | None, Query(description="Cursor from links.nextToken")] = None,
+) -> Page:
+    """The paging parameters of a list endpoint."""
+    return Page(count=clamp_count(count), after=decode_cursor(viewtoken), token=viewtoken)
+
+
+def parse_json(raw: bytes | str, field: str = "body") -> Any:
+    """Parsed JSON; raises BadPayload naming the position of a syntax error."""
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadPayload.field(field, f"malformed JSON ({exc})") from exc
+
+
+async def create_body(request: Request) -> Any:
+    """A create body: JSON, or multipart/form-data with parts `request` (JSON) and `evalscript` (text)."""
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        return parse_json(raw)
+    limit = request.app.state.settings.max_body_bytes  # parts may be as large as the whole body
+    async with request.form(max_part_size=limit) as form:
+        request_part = form.get("request")
+        evalscript_part = form.get("evalscript")
+        if request_part is None:
+            raise BadPayload.field("request", "the multipart body needs a 'request' part")
+        text = request_part if isinstance(request_part, str) else (await request_part.read()).decode()
+        body = parse_json(text, "request")
+        if evalscript_part is not None and isinstance(body, dict):
+            script = evalscript_part if isinstance(evalscript_part, str) else (await evalscript_part.read()).decode()
+            process = body.get("processRequest")
+            body["processRequest"] = {**(process if isinstance(process, dict) else {}), "evalscript": script}
+        return body
+
+
+async def json_body(request: Request) -> Any:
+    """A JSON body (an empty body counts as `{}`)."""
+    raw = await request.body()
+    return parse_json(raw) if raw.strip() else {}

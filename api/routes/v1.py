@@ -1,0 +1,68 @@
+"""Batch API v1 (`/api/v1/batch`): the shared routes plus cancel, restartpartial, delete and tiles."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from api.dependencies import Page, page_query
+from api.errors import BadPayload, NotFound
+from api.pagination import page_envelope
+from api.routes.batch import Caller, Service, batch_router, no_content
+from api.views import v1_tile
+from evalbatch.states import Action, TileStatus
+
+VERSION = 1
+PREFIX = "/api/v1/batch"
+
+
+def v1_router() -> APIRouter:
+    """All v1 request and tile routes."""
+    router = batch_router(
+        VERSION,
+        [
+            ("cancel", Action.CANCEL, "Cancel the request"),
+            ("restartpartial", Action.RESTART_PARTIAL, "Re-run the failed tiles of a PARTIAL request"),
+        ],
+    )
+
+    @router.delete("/process/{request_id}", status_code=204, summary="Delete a batch request")
+    def delete_request(request_id: str, caller: Caller, service: Service) -> Response:
+        service.delete(caller.account_id, VERSION, request_id)
+        return no_content()
+
+    @router.get("/process/{request_id}/tiles", summary="List the tiles of a request")
+    def list_tiles(
+        request: Request,
+        request_id: str,
+        caller: Caller,
+        service: Service,
+        page: Annotated[Page, Depends(page_query)],
+        status: Annotated[TileStatus | None, Query()] = None,
+    ) -> dict[str, Any]:
+        service.get_owned(caller.account_id, VERSION, request_id)
+        after = _tile_cursor(page.after)
+        ids = service.store.tile_ids(request_id, status, after, page.count + 1)
+        tiles = service.store.get_tiles(request_id, ids[: page.count])
+        next_key = [ids[page.count - 1]] if len(ids) > page.count else None
+        return page_envelope([v1_tile(t, request_id) for t in tiles], request.url, page.token, next_key)
+
+    @router.get("/process/{request_id}/tiles/{tile_id}", summary="Get one tile")
+    def get_tile(request_id: str, tile_id: int, caller: Caller, service: Service) -> dict[str, Any]:
+        service.get_owned(caller.account_id, VERSION, request_id)
+        tile = service.store.get_tile(request_id, tile_id)
+        if tile is None:
+            raise NotFound(f"Tile {tile_id} of batch request {request_id} not found")
+        return v1_tile(tile, request_id)
+
+    return router
+
+
+def _tile_cursor(key: list[Any] | None) -> int | None:
+    """The tile id a tiles `viewtoken` points after."""
+    if key is None:
+        return None
+    if len(key) != 1 or not isinstance(key[0], int):
+        raise BadPayload.field("viewtoken", "not a valid page token")
+    return key[0]
