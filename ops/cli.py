@@ -158,9 +158,15 @@ def archive_synth(
 @click.pass_context
 def demo(ctx: click.Context) -> None:
     """Start the stack, load the sample archive and run one batch request end to end."""
-    from ops.demo import run
+    from ops.api_client import ApiError
+    from ops.demo import DemoError, run
 
-    run(_stack(ctx))
+    try:
+        result = run(_stack(ctx))
+    except (DemoError, ApiError) as error:
+        raise click.ClickException(str(error)) from None
+    if result.request["status"] != "DONE":
+        raise click.ClickException(f"the demo request ended {result.request['status']}")
 
 
 cli.add_command(requests_group)

@@ -31,6 +31,10 @@ function evaluatePixel(sample) {
 """
 
 
+class DemoError(RuntimeError):
+    """The demo could not finish; the message says which step failed and why."""
+
+
 @dataclass(frozen=True)
 class DemoResult:
     """What the demo produced."""
@@ -75,7 +79,7 @@ def run_request(api: ApiClient, settings: Settings, out_dir: Path) -> DemoResult
     api.call("POST", f"/process/{request_id}/analyse")
     request = api.wait(request_id, {"ANALYSIS_DONE", "FAILED"})
     if request["status"] == "FAILED":
-        raise RuntimeError(f"analysis failed: {request.get('error')}")
+        raise DemoError(f"analysis failed: {request.get('error')}")
     estimate = request.get("estimate") or {}
     print(
         f"analysis: {request['tileCount']} tiles, valueEstimate {request.get('valueEstimate')} PU (upstream rule), "
@@ -188,7 +192,7 @@ def run(stack: Any) -> DemoResult:
     results = stack.start_all(workers=DEMO_WORKERS)
     failed = {name: state for name, state in results.items() if str(state).startswith("failed")}
     if failed:
-        raise RuntimeError("; ".join(f"{name} {state}" for name, state in failed.items()))
+        raise DemoError("; ".join(f"{name} {state}" for name, state in failed.items()))
     settings = stack.settings
     for name, state in results.items():
         print(f"{name:<10} {state}")
