@@ -17,6 +17,8 @@ from api.service import BatchService
 from evalbatch.settings import Settings
 from evalbatch.store import Store
 
+MAX_JSON_DEPTH = 64
+
 
 def get_settings(request: Request) -> Settings:
     """The app's settings."""
@@ -68,12 +70,33 @@ def page_query(
     return Page(count=clamp_count(count), after=decode_cursor(viewtoken), token=viewtoken)
 
 
+def json_depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value (a scalar is 0, `[]` and `{}` are 1), computed without recursion."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def parse_json(raw: bytes | str, field: str = "body") -> Any:
-    """Parsed JSON; raises BadPayload naming the position of a syntax error."""
+    """Parsed JSON; raises BadPayload naming the position of a syntax error, or nesting beyond the limit
+    (deeper documents would exhaust the recursion of the handlers that walk the body)."""
+    too_deep = f"JSON nested deeper than the limit of {MAX_JSON_DEPTH} levels"
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
+    except RecursionError as exc:
+        raise BadPayload.field(field, too_deep) from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadPayload.field(field, f"malformed JSON ({exc})") from exc
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise BadPayload.field(field, too_deep)
+    return value
 
 
 async def create_body(request: Request) -> Any:

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from api.errors import BadPayload
 from api.models import v1, v2
 from api.models.common import ProcessRequest
+from api.output_location import check_identifier, check_output_template
 from evalbatch.spec import JobSpec, delivery_root, has_placeholder, normalise_tile_path, split_s3_url
 
 V1_COG_BLOCK_PX = 1024
 V2_COG_BLOCK_PX = 256
 
 
-def check_template(path: str, field: str, outputs: int, tile_placeholders: tuple[str, ...]) -> str:
-    """The template for `path` (plain prefixes get the default suffix); raises BadPayload when unusable."""
+def check_template(
+    path: str,
+    field: str,
+    identifiers: Sequence[str],
+    tile_placeholders: tuple[str, ...],
+    allowed: Sequence[str],
+) -> str:
+    """The template for `path` (plain prefixes get the default suffix) writing the outputs `identifiers`;
+    raises BadPayload when unusable or outside the `allowed` output locations."""
     try:
         split_s3_url(path)
     except ValueError as exc:
@@ -24,9 +33,18 @@ def check_template(path: str, field: str, outputs: int, tile_placeholders: tuple
             raise BadPayload.field(field, "the <tileId> placeholder is not available; use <tileName>")
         if not any(p in path for p in tile_placeholders):
             raise BadPayload.field(field, f"a path template must contain {' or '.join(tile_placeholders)}")
-        if outputs > 1 and "<outputId>" not in path:
+        if len(identifiers) > 1 and "<outputId>" not in path:
             raise BadPayload.field(field, "a path template must contain <outputId> when there are several outputs")
-    return normalise_tile_path(path)
+    template = normalise_tile_path(path)
+    check_output_template(template, field, identifiers, allowed)
+    return template
+
+
+def check_identifiers(responses: list[dict[str, Any]]) -> list[str]:
+    """The output identifiers; raises BadPayload when one is not usable as a path segment."""
+    for i, response in enumerate(responses):
+        check_identifier(response["identifier"], f"processRequest.output.responses[{i}].identifier")
+    return [response["identifier"] for response in responses]
 
 
 def cog_parameters(given: dict[str, Any] | None, block_px: int) -> dict[str, Any]:
@@ -44,7 +62,9 @@ def _common(process: ProcessRequest, echo_process: dict[str, Any]) -> dict[str, 
     }
 
 
-def spec_v1(body: v1.CreateRequestV1, echo_process: dict[str, Any], resolution: float) -> JobSpec:
+def spec_v1(
+    body: v1.CreateRequestV1, echo_process: dict[str, Any], resolution: float, allowed_outputs: Sequence[str]
+) -> JobSpec:
     """The JobSpec of a v1 create body (`bucketName` means `defaultTilePath = s3://<bucketName>`)."""
     if body.zarrOutput is not None:
         raise BadPayload.field("zarrOutput", "Zarr output is not supported by evalbatch; use output")
@@ -54,10 +74,9 @@ def spec_v1(body: v1.CreateRequestV1, echo_process: dict[str, Any], resolution: 
         raise BadPayload.field("output.defaultTilePath", "give output.defaultTilePath or bucketName")
     if output.defaultTilePath and body.bucketName:
         raise BadPayload.field("bucketName", "give only one of output.defaultTilePath and bucketName")
-    responses = body.processRequest.responses()
+    identifiers = check_identifiers(body.processRequest.responses())
     field = "output.defaultTilePath" if output.defaultTilePath else "bucketName"
-    tile_path = check_template(default_path, field, len(responses), ("<tileName>", "<tileId>"))
-    identifiers = {r["identifier"] for r in responses}
+    tile_path = check_template(default_path, field, identifiers, ("<tileName>", "<tileId>"), allowed_outputs)
     response_paths: dict[str, str] = {}
     for i, response in enumerate(output.responses or []):
         if response.identifier not in identifiers:
@@ -66,7 +85,11 @@ def spec_v1(body: v1.CreateRequestV1, echo_process: dict[str, Any], resolution: 
             )
         if response.tilePath:
             response_paths[response.identifier] = check_template(
-                response.tilePath, f"output.responses[{i}].tilePath", 1, ("<tileName>", "<tileId>")
+                response.tilePath,
+                f"output.responses[{i}].tilePath",
+                [response.identifier],
+                ("<tileName>", "<tileId>"),
+                allowed_outputs,
             )
     return JobSpec(
         api_version=1,
@@ -109,12 +132,14 @@ def s3_delivery(body: v2.CreateRequestV2) -> v2.S3Delivery:
     return s3
 
 
-def spec_v2(body: v2.CreateRequestV2, echo_process: dict[str, Any], resolution: float) -> JobSpec:
+def spec_v2(
+    body: v2.CreateRequestV2, echo_process: dict[str, Any], resolution: float, allowed_outputs: Sequence[str]
+) -> JobSpec:
     """The JobSpec of a v2 create body (tiling-grid input, raster output delivered to S3)."""
     grid_id, _ = check_v2_input(body)
     s3 = s3_delivery(body)
-    responses = body.processRequest.responses()
-    tile_path = check_template(s3.url, "output.delivery.s3.url", len(responses), ("<tileName>",))
+    identifiers = check_identifiers(body.processRequest.responses())
+    tile_path = check_template(s3.url, "output.delivery.s3.url", identifiers, ("<tileName>",), allowed_outputs)
     return JobSpec(
         api_version=2,
         grid_id=grid_id,

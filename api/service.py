@@ -124,7 +124,7 @@ class BatchService:
             body["tilingGrid"] = {**body.get("tilingGrid", {}), "id": grid_id, "resolution": resolution}
         echo, secrets = split_secrets(echo_defaults(body, grid_key))
         build_spec = jobspec.spec_v1 if version == 1 else jobspec.spec_v2
-        spec = build_spec(model, echo["processRequest"], resolution)
+        spec = build_spec(model, echo["processRequest"], resolution, self.settings.allowed_output_buckets)
         request_id = str(uuid.uuid4())
         stored_secrets = delivery_secrets(secrets, model) if version == 2 else None
         if version == 2:

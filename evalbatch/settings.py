@@ -11,7 +11,7 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SIGNING_KEY = "evalbatch-development-signing-key-change-me"
@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     archive_bucket: str = "archive"
     results_bucket: str = "results"
+    # Where output path templates may write: `bucket` or `bucket/prefix` entries (JSON list in the environment).
+    allowed_output_buckets: list[str] = Field(default_factory=list, description="Default: [results_bucket]")
 
     stac_url: str = "http://127.0.0.1:8082"
     archive_collection: str = "sentinel-2-l2a"
@@ -50,6 +52,12 @@ class Settings(BaseSettings):
     tile_retries: int = 2
     worker_count: int = 2
     worker_memory_limit_bytes: int = 6 * 1024**3
+
+    @model_validator(mode="after")
+    def _default_output_buckets(self) -> Settings:
+        if not self.allowed_output_buckets:
+            self.allowed_output_buckets = [self.results_bucket]
+        return self
 
 
 @lru_cache(maxsize=1)

@@ -54,8 +54,10 @@ class CreateRequestV1(Budget):
     @classmethod
     def _deprecated_grid_aliases(cls, data: Any) -> Any:
         """Accept the deprecated top-level `tilingGridId` / `resolution`."""
-        if isinstance(data, dict) and ("tilingGridId" in data or "resolution" in data):
-            grid = dict(data.get("tilingGrid") or {})
+        given = data.get("tilingGrid") if isinstance(data, dict) else None
+        aliased = isinstance(data, dict) and ("tilingGridId" in data or "resolution" in data)
+        if aliased and isinstance(given, dict | None):  # any other tilingGrid is left to the type check
+            grid = dict(given or {})
             if "tilingGridId" in data:
                 grid.setdefault("id", data["tilingGridId"])
             if "resolution" in data:

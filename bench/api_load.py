@@ -1,0 +1,308 @@
+"""Load test of the API: N concurrent clients poll a running request and page through its tiles for T seconds.
+
+A local Redis and the API under uvicorn (started like `evalbatch up` does, on free ports in a temporary home)
+serve one v1 request created through the API, whose few thousand tiles (computed by the tiler) are put into
+the store; while the clients run, a writer thread moves tiles through SCHEDULED -> PROCESSING -> PROCESSED as
+workers would. Each client (its own httpx connection) loops: GET the request, then list its tiles (the first
+page, or the next page after the token the previous listing returned), then waits `--interval` seconds (0: a
+closed loop, which measures the saturated server). Every request is timed; any non-2xx answer or transport
+error counts as an error. The baseline, measured against the same server before the load,
+is one client calling GET /health in a loop; the ratios compare the loaded latencies with it.
+
+    .venv/bin/python bench/api_load.py [--quick] [--clients 50] [--duration 60] [--interval 0] [--tiles 3000] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+GRID_ID, RESOLUTION = 3, 0.0002  # one-degree cells: a tile per square degree
+TILE_PAGE = 100
+BASELINE_CALLS = 300
+WRITER_TILES_PER_S = 50
+REQUEST_TIMEOUT_S = 10.0
+EVALSCRIPT = """//VERSION=3
+function setup() { return {input: ["B04", "dataMask"], output: {bands: 1}}; }
+function evaluatePixel(s) { return [s.B04]; }
+"""
+
+
+@dataclass
+class Samples:
+    """Latencies (seconds) per endpoint kind and the errors seen."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def all_latencies(self) -> list[float]:
+        return [value for values in self.latencies.values() for value in values]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of `values`, in milliseconds."""
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0] * 1000
+    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1] * 1000
+
+
+def bbox_for(tiles: int) -> list[float]:
+    """A lon/lat box of about `tiles` one-degree cells (rows of 60 cells from the equator up)."""
+    width = min(tiles, 60)
+    rows = max(1, round(tiles / width))
+    return [0.5, 0.5, 0.5 + width - 1, 0.5 + rows - 1]
+
+
+def create_request(base_url: str, headers: dict[str, str], bbox: list[float]) -> str:
+    """Create a v1 request over `bbox` through the API; returns its id."""
+    body = {
+        "processRequest": {
+            "input": {
+                "bounds": {"bbox": bbox},
+                "data": [{"type": "sentinel-2-l2a", "dataFilter": {"timeRange": {
+                    "from": "2024-06-01T00:00:00Z", "to": "2024-06-30T23:59:59Z"}}}],
+            },
+            "evalscript": EVALSCRIPT,
+        },
+        "tilingGrid": {"id": GRID_ID, "resolution": RESOLUTION},
+        "output": {"defaultTilePath": "s3://results/load/<requestId>/<tileName>/<outputId>.<format>"},
+        "description": "api load benchmark",
+    }  # fmt: skip
+    response = httpx.post(f"{base_url}/api/v1/batch/process", json=body, headers=headers, timeout=60)
+    response.raise_for_status()
+    return response.json()["id"]
+
+
+def store_tiles(store, request_id: str, bbox: list[float]) -> list[int]:
+    """Put the tiler's tiles of `bbox` into the store (all PENDING); returns their ids."""
+    from tiler import parse_bounds, tiles_for_aoi
+
+    tiles = tiles_for_aoi(parse_bounds({"bbox": bbox}), GRID_ID, RESOLUTION)
+    records = [
+        {"id": t.id, "name": t.name, "requestId": request_id, "origin": t.origin_geojson(),
+         "geometry": t.footprint_geojson(), "cost": 0.0}
+        for t in tiles
+    ]  # fmt: skip
+    store.put_tiles(request_id, records)
+    return [t.id for t in tiles]
+
+
+class TileWriter(threading.Thread):
+    """Moves tiles through SCHEDULED -> PROCESSING -> PROCESSED like workers, WRITER_TILES_PER_S tiles a second,
+    until stopped; `moves` counts the status changes made."""
+
+    def __init__(self, store, request_id: str, tile_ids: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.store, self.request_id, self.tile_ids = store, request_id, tile_ids
+        self.stopped = threading.Event()
+        self.moves = 0
+
+    def run(self) -> None:
+        from evalbatch.states import TileStatus
+
+        steps = [TileStatus.SCHEDULED, TileStatus.PROCESSING, TileStatus.PROCESSED]
+        pending = list(self.tile_ids)
+        in_flight: list[tuple[int, int]] = []  # (tile id, index of its current step)
+        while not self.stopped.is_set() and (pending or in_flight):
+            if pending:
+                in_flight.append((pending.pop(0), -1))
+            advanced = []
+            for tile_id, step in in_flight:
+                self.store.set_tile_status(self.request_id, tile_id, steps[step + 1])
+                self.moves += 1
+                if step + 1 < len(steps) - 1:
+                    advanced.append((tile_id, step + 1))
+            in_flight = advanced
+            self.store.record_progress(self.request_id)
+            self.stopped.wait(1 / WRITER_TILES_PER_S)
+
+
+async def timed_get(
+    client: httpx.AsyncClient, kind: str, url: str, params: dict, samples: Samples
+) -> httpx.Response | None:
+    """GET `url`, recording its latency under `kind`; the response, or None after an error."""
+    started = time.perf_counter()
+    try:
+        response = await client.get(url, params=params)
+    except httpx.HTTPError:
+        samples.errors[kind] += 1
+        return None
+    samples.latencies[kind].append(time.perf_counter() - started)
+    if not response.is_success:
+        samples.errors[kind] += 1
+        return None
+    return response
+
+
+async def poller(
+    base_url: str,
+    headers: dict[str, str],
+    request_id: str,
+    deadline: float,
+    interval_s: float,
+    offset_s: float,
+    samples: Samples,
+) -> None:
+    """One client: GET the request, then the next page of its tiles, then pause, until the deadline.
+
+    Its connection is opened by an untimed call first; it starts `offset_s` late, so that pausing clients
+    do not poll in lockstep."""
+    request_url = f"/api/v1/batch/process/{request_id}"
+    token: str | None = None
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=REQUEST_TIMEOUT_S) as client:
+        await client.get("/health")
+        await asyncio.sleep(offset_s)
+        while time.perf_counter() < deadline:
+            await timed_get(client, "get request", request_url, {}, samples)
+            params = {"count": TILE_PAGE, **({"viewtoken": token} if token else {})}
+            page = await timed_get(client, "list tiles", f"{request_url}/tiles", params, samples)
+            token = page.json()["links"].get("nextToken") if page is not None else None
+            if interval_s > 0:
+                await asyncio.sleep(interval_s)
+
+
+async def run_load(
+    base_url: str, headers: dict[str, str], request_id: str, clients: int, duration_s: float, interval_s: float
+) -> Samples:
+    """`clients` concurrent pollers for `duration_s` seconds."""
+    samples = Samples()
+    deadline = time.perf_counter() + duration_s
+    await asyncio.gather(
+        *(
+            poller(base_url, headers, request_id, deadline, interval_s, interval_s * i / clients, samples)
+            for i in range(clients)
+        )
+    )
+    return samples
+
+
+async def run_baseline(base_url: str, calls: int) -> Samples:
+    """One client calling GET /health `calls` times on an otherwise idle server."""
+    samples = Samples()
+    async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
+        for _ in range(calls):
+            await timed_get(client, "health", "/health", {}, samples)
+    return samples
+
+
+def summary(load: Samples, baseline: Samples, args: argparse.Namespace, tiles: int) -> dict:
+    """The numbers the benchmark reports."""
+    everything = load.all_latencies()
+    base_p50 = percentile(baseline.all_latencies(), 50)
+    duration_s = args.duration
+    result = {
+        "clients": args.clients,
+        "interval_s": args.interval,
+        "duration_s": duration_s,
+        "tiles": tiles,
+        "requests": len(everything) + sum(load.errors.values()),
+        "errors": sum(load.errors.values()),
+        "requests_per_s": round(len(everything) / duration_s, 1),
+        "p50_ms": round(percentile(everything, 50), 2),
+        "p99_ms": round(percentile(everything, 99), 2),
+        "max_ms": round(max(everything) * 1000, 2) if everything else None,
+        "baseline_health_p50_ms": round(base_p50, 2),
+        "p50_over_baseline": round(percentile(everything, 50) / base_p50, 1),
+        "p99_over_baseline": round(percentile(everything, 99) / base_p50, 1),
+        "by_endpoint": {
+            kind: {
+                "requests": len(values),
+                "errors": load.errors.get(kind, 0),
+                "p50_ms": round(percentile(values, 50), 2),
+                "p99_ms": round(percentile(values, 99), 2),
+            }
+            for kind, values in load.latencies.items()
+        },
+    }
+    return result
+
+
+def print_table(result: dict) -> None:
+    print(f"API load: {result['clients']} clients (pause {result['interval_s']} s) for {result['duration_s']:.0f} s "
+          f"on a request of {result['tiles']} tiles")  # fmt: skip
+    print(f"  requests {result['requests']}  errors {result['errors']}  {result['requests_per_s']} req/s  "
+          f"(tile status changes meanwhile: {result['tile_status_changes']})")  # fmt: skip
+    print(f"  latency p50 {result['p50_ms']:.1f} ms  p99 {result['p99_ms']:.1f} ms  max {result['max_ms']:.1f} ms")
+    for kind, numbers in result["by_endpoint"].items():
+        print(f"    {kind:<12} {numbers['requests']:>7} req  {numbers['errors']} errors  "
+              f"p50 {numbers['p50_ms']:.1f} ms  p99 {numbers['p99_ms']:.1f} ms")  # fmt: skip
+    print(f"  baseline (idle GET /health, 1 client) p50 {result['baseline_health_p50_ms']:.2f} ms; "
+          f"loaded p50 x{result['p50_over_baseline']}, p99 x{result['p99_over_baseline']}")  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 clients, 5 s, 1000 tiles (make bench)")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
+    parser.add_argument("--interval", type=float, default=0.0, help="pause of each client between rounds (s)")
+    parser.add_argument("--tiles", type=int, default=3000)
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON line last")
+    args = parser.parse_args()
+    if args.quick:
+        args.clients, args.duration, args.tiles = 10, 5.0, 1000
+
+    import redis
+
+    from evalbatch import accounts
+    from evalbatch.store import Store
+    from ops.credentials import Credentials
+    from ops.ports import StackPorts, free_port
+    from ops.redis_service import RedisService
+    from ops.service_base import StackContext
+    from ops.web_services import ApiService
+
+    with tempfile.TemporaryDirectory(prefix="evalbatch-api-load-") as home:
+        context = StackContext(Path(home), StackPorts(redis=free_port(), api=free_port()), Credentials.generate())
+        services = [RedisService(context), ApiService(context)]
+        try:
+            for service in services:
+                service.start()
+            client = redis.Redis.from_url(context.redis_url)
+            created = accounts.create_client(client, name="load")
+            token = httpx.post(f"{context.api_url}/oauth/token", data={
+                "grant_type": "client_credentials", "client_id": created["client_id"],
+                "client_secret": created["client_secret"]}).json()["access_token"]  # fmt: skip
+            headers = {"Authorization": f"Bearer {token}"}
+            bbox = bbox_for(args.tiles)
+            request_id = create_request(context.api_url, headers, bbox)
+            store = Store(client)
+            tile_ids = store_tiles(store, request_id, bbox)
+            baseline = asyncio.run(run_baseline(context.api_url, BASELINE_CALLS))
+            writer = TileWriter(store, request_id, tile_ids)
+            writer.start()
+            try:
+                load = asyncio.run(
+                    run_load(context.api_url, headers, request_id, args.clients, args.duration, args.interval)
+                )
+            finally:
+                writer.stopped.set()
+                writer.join(timeout=10)
+        finally:
+            for service in reversed(services):
+                service.stop()
+    result = summary(load, baseline, args, len(tile_ids)) | {"tile_status_changes": writer.moves}
+    print_table(result)
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
