@@ -20,22 +20,22 @@ from evalbatch.store import Store
 MAX_JSON_DEPTH = 64
 
 
-def get_settings(request: Request) -> Settings:
-    """The app's settings."""
+async def get_settings(request: Request) -> Settings:
+    """The app's settings (trivial dependencies are async: no thread-pool hop per request)."""
     return request.app.state.settings
 
 
-def get_redis(request: Request) -> redis.Redis:
+async def get_redis(request: Request) -> redis.Redis:
     """The app's Redis client (opened by the lifespan)."""
     return request.app.state.redis
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     """The app's request store."""
     return request.app.state.store
 
 
-def get_service(
+async def get_service(
     store: Annotated[Store, Depends(get_store)], settings: Annotated[Settings, Depends(get_settings)]
 ) -> BatchService:
     """The batch service over the app's store."""
@@ -62,7 +62,7 @@ class Page:
     token: str | None
 
 
-def page_query(
+async def page_query(
     count: Annotated[int | None, Query(description="Page size (default and maximum 100)")] = None,
     viewtoken: Annotated[str | None, Query(description="Cursor from links.nextToken")] = None,
 ) -> Page:
