@@ -1,0 +1,44 @@
+"""The worker's bookkeeping when rq gives up on a tile job, and the launcher's command line."""
+
+from __future__ import annotations
+
+from rq.job import JobStatus
+from rq.serializers import JSONSerializer
+from workers_helpers import make_spec
+
+from evalbatch import keys
+from evalbatch.queues import CONTROL_QUEUE, TILE_QUEUE, tile_queue
+from evalbatch.settings import get_settings
+from evalbatch.states import RequestStatus, TileStatus
+from evalbatch.store import Store, utc_now
+from workers.fanout import TILE_JOB
+from workers.launch import EvalbatchWorker, parse_args
+
+
+def test_final_failure_of_a_tile_job_fails_the_tile_and_finalises(redis_client, monkeypatch):
+    url = redis_client.connection_pool.connection_kwargs
+    monkeypatch.setenv("EVALBATCH_REDIS_URL", f"redis://{url['host']}:{url['port']}/0")
+    get_settings.cache_clear()
+    store = Store(redis_client)
+    store.create_request({"id": "req", "accountId": "a", "apiVersion": 1, "created": utc_now(),
+                          "status": "PROCESSING", "userAction": "START",
+                          "spec": make_spec("//VERSION=3").to_dict(), "tileCount": 1, "costPU": 0})
+    store.put_tiles("req", [{"id": 7, "name": "T7", "widthPx": 10, "heightPx": 10}])
+    store.set_tile_status("req", 7, TileStatus.PROCESSING)
+    queue = tile_queue(redis_client)
+    job = queue.enqueue(TILE_JOB, "req", 7, job_id=keys.tile_job_id("req", 7))
+    job.set_status(JobStatus.STARTED)
+    worker = EvalbatchWorker([queue], connection=redis_client, serializer=JSONSerializer)
+    worker.handle_job_failure(job, queue, exc_string="Traceback...\nWork-horse terminated unexpectedly; "
+                                                     "waitpid returned 9 (signal 9)")
+    tile = store.get_tile("req", 7)
+    assert tile["status"] == TileStatus.FAILED
+    assert tile["error"].startswith("Work-horse terminated unexpectedly")
+    assert store.get_request("req")["status"] == RequestStatus.FAILED
+    get_settings.cache_clear()
+
+
+def test_command_line_defaults():
+    args = parse_args([])
+    assert args.queues == [CONTROL_QUEUE, TILE_QUEUE] and not args.burst and not args.no_scheduler
+    assert parse_args(["--queues", TILE_QUEUE, "--burst"]).queues == [TILE_QUEUE]

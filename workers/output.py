@@ -1,0 +1,158 @@
+"""Tile outputs: strip-wise writing to a temporary GeoTIFF, conversion to a validated COG, upload to S3,
+and the overwrite / skipExisting rules of batch-api.md §4.3."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.io import DatasetWriter
+from rasterio.windows import Window
+from rio_cogeo.cogeo import cog_translate, cog_validate
+from rio_cogeo.profiles import cog_profiles
+
+from workers.errors import InvalidRequestError, OutputExistsError
+from workers.storage import object_exists, put_bytes, upload_file
+from workers.tilegrid import TileGrid
+
+SAMPLE_TYPE_DTYPES = {
+    "AUTO": "uint8",
+    "UINT8": "uint8",
+    "INT8": "int8",
+    "UINT16": "uint16",
+    "INT16": "int16",
+    "FLOAT32": "float32",
+}
+V1_BLOCK_SIZE = 1024
+V2_BLOCK_SIZE = 256
+TEMP_BLOCK_SIZE = 256
+TIFF_TYPE = "image/tiff"
+JSON_TYPE = "application/json"
+OVERVIEW_RESAMPLINGS = (
+    "nearest", "average", "gauss", "cubic", "cubicspline", "lanczos", "average_magphase", "mode", "bilinear"
+)
+
+
+def dtype_of(sample_type: str) -> str:
+    """The numpy dtype of an evalscript sampleType."""
+    try:
+        return SAMPLE_TYPE_DTYPES[sample_type.upper()]
+    except KeyError:
+        raise InvalidRequestError(f"unsupported sampleType {sample_type!r}") from None
+
+
+@dataclass(frozen=True)
+class CogOptions:
+    """COG layout from `cogParameters` (batch-api.md §4.2; v2 default block size 256)."""
+
+    blocksize: int
+    overview_levels: int | None
+    resampling: str
+    predictor: bool
+
+    @classmethod
+    def from_parameters(cls, params: dict[str, Any] | None, api_version: int) -> CogOptions:
+        """Parse `cogParameters`."""
+        params = params or {}
+        default_block = V2_BLOCK_SIZE if api_version == 2 else V1_BLOCK_SIZE
+        block = int(params.get("blockxsize") or params.get("blockysize") or default_block)
+        if block <= 0 or block % 16:
+            raise InvalidRequestError(f"cogParameters.blockxsize must be a positive multiple of 16, got {block}")
+        levels = params.get("overviewLevels")
+        resampling = str(params.get("resamplingAlgorithm") or "average")
+        if resampling not in OVERVIEW_RESAMPLINGS:
+            raise InvalidRequestError(f"cogParameters.resamplingAlgorithm {resampling!r} is not supported")
+        return cls(
+            blocksize=block,
+            overview_levels=len(levels) if levels else None,
+            resampling=resampling,
+            predictor=bool(params.get("usePredictor", True)),
+        )
+
+
+class StripWriter:
+    """An uncompressed tiled GeoTIFF of one output, filled strip by strip; `to_cog` converts it."""
+
+    def __init__(self, path: Path, grid: TileGrid, bands: int, dtype: str, nodata: float | None) -> None:
+        self.path = path
+        self.dtype = dtype
+        self.nodata = nodata
+        self._dataset: DatasetWriter = rasterio.open(
+            path,
+            "w",
+            driver="GTiff",
+            width=grid.width,
+            height=grid.height,
+            count=bands,
+            dtype=dtype,
+            crs=grid.crs,
+            transform=grid.transform,
+            nodata=nodata,
+            tiled=True,
+            blockxsize=TEMP_BLOCK_SIZE,
+            blockysize=TEMP_BLOCK_SIZE,
+            BIGTIFF="IF_SAFER",
+        )
+
+    def write(self, data: np.ndarray, window: Window) -> None:
+        """Write a (bands, rows, cols) block."""
+        self._dataset.write(data.astype(self.dtype, copy=False), window=window)
+
+    def close(self) -> None:
+        """Flush and close the temporary file."""
+        self._dataset.close()
+
+    def to_cog(self, destination: Path, options: CogOptions) -> Path:
+        """Write the finished file as a COG at `destination` and check it is valid."""
+        self.close()
+        profile = cog_profiles.get("deflate")
+        profile.update(blockxsize=options.blocksize, blockysize=options.blocksize)
+        if options.predictor:
+            profile["predictor"] = 3 if np.dtype(self.dtype).kind == "f" else 2
+        cog_translate(
+            str(self.path),
+            str(destination),
+            profile,
+            nodata=self.nodata,
+            overview_level=options.overview_levels,
+            overview_resampling=options.resampling,
+            in_memory=False,
+            quiet=True,
+            use_cog_driver=False,
+        )
+        is_valid, errors, _ = cog_validate(str(destination), quiet=True)
+        if not is_valid:
+            raise RuntimeError(f"written COG is not valid: {errors}")
+        return destination
+
+
+def check_targets(client: Any, urls: Sequence[str], overwrite: bool, skip_existing: bool) -> bool:
+    """Apply §4.3 before a tile runs: returns True when the tile must be skipped (skipExisting and every
+    output exists); raises OutputExistsError when an output exists and overwriting is not allowed."""
+    if overwrite and not skip_existing:
+        return False
+    existing = [url for url in urls if object_exists(client, url)]
+    if skip_existing and urls and len(existing) == len(urls):
+        return True
+    if existing and not overwrite:
+        raise OutputExistsError(f"output {existing[0]} already exists and the request does not allow overwrite")
+    return False
+
+
+def deliver_cog(client: Any, path: Path, url: str) -> None:
+    """Upload a finished COG under its final key."""
+    upload_file(client, str(path), url, TIFF_TYPE)
+
+
+def deliver_userdata(client: Any, userdata: Any, url: str) -> None:
+    """Upload the userData of `updateOutputMetadata` as JSON."""
+    put_bytes(client, url, json.dumps(userdata).encode(), JSON_TYPE)
+
+
+RESAMPLING_BY_NAME = {r.name: r for r in Resampling}
