@@ -125,16 +125,18 @@ def write_status_map(tiles: list[dict[str, Any]], request: dict[str, Any], path:
 
 
 def write_quicklook(tiles: list[dict[str, Any]], settings: Settings, path: Path) -> Path | None:
-    """A PNG of the first processed tile's NDVI output, read back from S3."""
+    """A PNG of the NDVI output of the processed tile that overlaps the demo AOI most, read back from S3."""
     import rasterio
     from matplotlib.figure import Figure
+    from shapely.geometry import box, shape
 
     from evalbatch.objectstore import rasterio_env, vsi_path
 
     done = [t for t in tiles if t["status"] == "PROCESSED" and t.get("outputs")]
     if not done:
         return None
-    tile = sorted(done, key=lambda t: t["name"])[0]
+    aoi = box(*DEMO_BBOX)
+    tile = max(done, key=lambda t: (shape(t["geometry"]).intersection(aoi).area, t["name"]))
     outputs = tile["outputs"]
     url = outputs["default"] if isinstance(outputs, dict) else outputs[0]
     with rasterio_env(settings), rasterio.open(vsi_path(url)) as src:

@@ -6,14 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from rio_cogeo.cogeo import cog_validate
+from support.archive_reference import by_day, composite, ndvi, order_layers
 from workers_helpers import (
     all_tiles,
+    archived_layers,
     make_spec,
     read_s3_tiff,
     submit,
     wait_final,
 )
-from workers_reference import archived_layers, by_day, composite, ndvi, order_layers
 
 from evalbatch.states import RequestStatus, TileStatus
 

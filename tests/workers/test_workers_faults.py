@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from workers_helpers import (
     all_tiles,
+    archived_layers,
     make_spec,
     read_s3_tiff,
     submit,
     wait_final,
     wait_for,
 )
-from workers_reference import archived_layers
 
 from evalbatch.queues import cancel_jobs, enqueue_start
 from evalbatch.states import Action, RequestStatus, TileStatus

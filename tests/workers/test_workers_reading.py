@@ -9,7 +9,7 @@ from affine import Affine
 from rasterio.enums import Resampling
 from rio_cogeo.cogeo import cog_translate
 from rio_cogeo.profiles import cog_profiles
-from workers_reference import nearest_warp
+from support.archive_reference import nearest_warp
 
 from workers.errors import InvalidRequestError
 from workers.reading import AssetRead, TileReader, resampling_for

@@ -9,11 +9,13 @@ from typing import Any
 
 import numpy as np
 from rasterio.io import MemoryFile
+from support.archive_reference import Layer, layers
 
 from evalbatch.queues import enqueue_analyse
 from evalbatch.spec import JobSpec, normalise_tile_path
 from evalbatch.states import FINAL_STATES, RequestStatus
 from evalbatch.store import Store, utc_now
+from workers.catalog import parse_time
 
 ARCHIVE_BBOX = (11.95, 46.00, 12.05, 46.06)
 ARCHIVE_START = dt.date(2024, 5, 1)
@@ -90,3 +92,7 @@ def to_bytes(array: np.ndarray) -> bytes:
         return mem.read()
 
 
+def archived_layers(stack: Any, tile: dict, bands: tuple[str, ...] = ("B04", "B08")) -> list[Layer]:
+    """The test archive's scenes of the test requests' time range, warped onto `tile`."""
+    return layers(stack.s3.client(), stack.settings.archive_bucket, tile, list(bands), ARCHIVE_BBOX,
+                  ARCHIVE_START, ARCHIVE_DAYS, ARCHIVE_SEED, parse_time(TIME_FROM), parse_time(TIME_TO))

@@ -49,11 +49,11 @@ def nearest_warp(array: np.ndarray, src_transform: Affine, src_epsg: int, tile: 
     and takes the source pixel it falls in (0 outside the source)."""
     transform, width, height = tile_transform(tile)
     cols, rows = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
-    xs, ys = transform * (cols, rows)
+    xs, ys = transform @ (cols, rows)
     if src_epsg != tile["epsg"]:
         to_src = Transformer.from_crs(tile["epsg"], src_epsg, always_xy=True)
         xs, ys = to_src.transform(xs, ys)
-    src_cols, src_rows = ~src_transform * (xs, ys)
+    src_cols, src_rows = ~src_transform @ (xs, ys)
     col = np.floor(src_cols + PIXEL_EPSILON).astype(np.int64)
     row = np.floor(src_rows + PIXEL_EPSILON).astype(np.int64)
     inside = (col >= 0) & (col < array.shape[1]) & (row >= 0) & (row < array.shape[0])
@@ -131,13 +131,3 @@ def ndvi(values: dict[str, np.ndarray]) -> np.ndarray:
     b8 = values["B08"].astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return ((b8 - b4) / (b8 + b4)).astype(np.float32)
-
-
-def archived_layers(stack: Any, tile: dict, bands: tuple[str, ...] = ("B04", "B08")) -> list[Layer]:
-    """The test archive's scenes of the test requests' time range, warped onto `tile`."""
-    from workers_helpers import ARCHIVE_BBOX, ARCHIVE_DAYS, ARCHIVE_SEED, ARCHIVE_START, TIME_FROM, TIME_TO
-
-    from workers.catalog import parse_time
-
-    return layers(stack.s3.client(), stack.settings.archive_bucket, tile, list(bands), ARCHIVE_BBOX,
-                  ARCHIVE_START, ARCHIVE_DAYS, ARCHIVE_SEED, parse_time(TIME_FROM), parse_time(TIME_TO))
