@@ -35,6 +35,18 @@ def _library_source(name: str) -> str:
     return f"{text}\n//# sourceURL=evalbatch-{name}"
 
 
+def _library_context() -> MiniRacer:
+    """A new MiniRacer with the helper library and the runtime driver loaded (no user code)."""
+    racer = MiniRacer()
+    try:
+        for name in _JS_FILES:
+            racer.eval(_library_source(name), timeout_sec=LIBRARY_TIMEOUT_S)
+    except BaseException:
+        racer.close()
+        raise
+    return racer
+
+
 class ScriptContext:
     """A fresh MiniRacer context with the helpers, the runtime driver and the user script loaded.
 
@@ -47,11 +59,9 @@ class ScriptContext:
                  max_heap_bytes: int = DEFAULT_MAX_HEAP_BYTES, column_shift: int = 0) -> None:
         self._line_count = max(line_count, 1)
         self._column_shift = column_shift
-        self._racer: MiniRacer | None = MiniRacer()
+        self._racer: MiniRacer | None = _library_context()
         try:
             self._racer.set_hard_memory_limit(max_heap_bytes)
-            for name in _JS_FILES:
-                self._racer.eval(_library_source(name), timeout_sec=LIBRARY_TIMEOUT_S)
             self._eval(f"{source}\n//# sourceURL={SCRIPT_NAME}", timeout_s)
         except BaseException:
             self.close()

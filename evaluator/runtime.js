@@ -24,6 +24,7 @@
   const DateCtor = Date;
   const ProxyCtor = Proxy;
   const ArrayCtor = Array;
+  const ArrayFrom = Array.from;
   const StringCtor = String;
   const ErrorCtor = Error;
   const TYPED_ARRAYS = freeze({
@@ -321,13 +322,39 @@
   // analysis understands (r.length, r[k], typeof); anything unusual goes to storeResult().
   // Band names and output ids appear as JSON string literals, so any name is safe in the code.
   const UNROLL_LIMIT = 32;
+  // Band names written as plain getter names (computed names for anything else).
+  const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
   function sampleLiteral(bands, arrayPrefix, at) {
     return "{" + bands.map((b, k) => toJSON(b) + ": " + arrayPrefix + k + "[" + at + "]").join(", ") + "}";
   }
 
+  // Reused temporal samples (cfg.reuseSamples: the static scan in Python found that evaluatePixel
+  // cannot keep a sample past its call, mutate it or list its keys): one object per scene whose
+  // band getters read the typed arrays at the current pixel `c<g>` = i; a fresh Array of them
+  // per pixel, so the script may still sort or splice it. `setup` gets the class and the objects.
+  function reusedSampleCode(g, gi, setup, prelude) {
+    const prefix = "a" + gi + "_";
+    const cursor = "c" + gi;
+    const pool = "p" + gi;
+    const getters = g.bands.map((b, k) => "get " + (IDENTIFIER.test(b) ? b : "[" + toJSON(b) + "]") +
+      "() { return " + prefix + k + "[" + cursor + " + this.#t]; }");
+    setup.push("let " + cursor + " = 0;",
+      "class Sample" + gi + " { #t; constructor(t) { this.#t = t; } " + getters.join(" ") + " }",
+      "const " + pool + " = ArrayFrom({ length: " + g.T + " }, (_, t) => new Sample" + gi + "(t * cap));");
+    prelude.push(cursor + " = i;");
+    if (g.T <= UNROLL_LIMIT) {
+      const items = [];
+      for (let t = 0; t < g.T; t++) items.push(pool + "[" + t + "]");
+      prelude.push("const s" + gi + " = [" + items.join(", ") + "];");
+    } else {
+      prelude.push("const s" + gi + " = ArrayFrom(" + pool + ");");
+    }
+    return "s" + gi;
+  }
+
   // Statements building temporal samples and the expression of the first evaluatePixel argument.
-  function sampleCode(cfg) {
+  function sampleCode(cfg, setup) {
     const prelude = [];
     const parts = cfg.groups.map((g, gi) => {
       const prefix = "a" + gi + "_";
@@ -335,18 +362,17 @@
         const literal = sampleLiteral(g.bands, prefix, "i");
         return cfg.fusion ? "[" + literal + "]" : literal;
       }
-      // Temporal inputs are pixel-major: scene t of pixel i is at i * T + t.
-      const base = "b" + gi;
-      prelude.push("const " + base + " = i * " + g.T + ";");
+      if (cfg.reuseSamples && !cfg.fusion) return reusedSampleCode(g, gi, setup, prelude);
+      // Temporal inputs are scene-major: scene t of pixel i is at t * cap + i.
       if (g.T <= UNROLL_LIMIT) {
         // An array literal of object literals: V8 folds these allocations into one.
         const items = [];
-        for (let t = 0; t < g.T; t++) items.push(sampleLiteral(g.bands, prefix, t ? base + " + " + t : base));
+        for (let t = 0; t < g.T; t++) items.push(sampleLiteral(g.bands, prefix, t ? "i + " + t * cfg.cap : "i"));
         prelude.push("const s" + gi + " = [" + items.join(", ") + "];");
       } else {
         prelude.push("const s" + gi + " = new Array(" + g.T + ");",
           "for (let t = 0; t < " + g.T + "; t++) s" + gi + "[t] = " +
-          sampleLiteral(g.bands, prefix, base + " + t") + ";");
+          sampleLiteral(g.bands, prefix, "i + t * cap") + ";");
       }
       return "s" + gi;
     });
@@ -395,9 +421,10 @@
 
   function buildRunner(cfg) {
     const h = hooks();
-    const names = ["slow", "mark", "cap", "sc", "im", "cd", "om"];
+    const names = ["slow", "mark", "cap", "sc", "im", "cd", "om", "ArrayFrom"];
     const values = [storeResult, markPixel, cfg.cap, state.scenesArg, state.inputMetadata, state.customData,
-      state.outputMetadata];
+      state.outputMetadata, ArrayFrom];
+    const setup = [];
     cfg.groups.forEach((g, gi) => g.bands.forEach((b, k) => {
       names.push("a" + gi + "_" + k);
       values.push(state.inputs[gi][k]);
@@ -423,11 +450,12 @@
       if (!h.evaluatePixel) throw new RuntimeProblem("setup", "the script defines no evaluatePixel() function");
       names.push("fn");
       values.push(h.evaluatePixel);
-      const sample = sampleCode(cfg);
+      const sample = sampleCode(cfg, setup);
       prelude = sample.prelude;
       call = "fn(" + sample.expression + ", sc, im, cd, om)";
     }
     const body = [
+      ...setup,
       "return function runStrip(from, to) {",
       "let i = from;",
       "try {",
@@ -522,11 +550,17 @@
     }
   }
 
-  // Evaluates buffer pixels [from, to); `base` is the batch index of buffer pixel 0 (for errors).
-  function run(from, to, base) {
+  // Evaluates buffer pixels [0, ends[last]) as consecutive calls of the strip loop ending at each
+  // of `ends` (growing calls let V8 optimize the loop early); `base` is the batch index of buffer
+  // pixel 0 (for errors).
+  function run(ends, base) {
     state.pixelIndex = -1;
     try {
-      state.runStrip(from, to);
+      let from = 0;
+      for (const to of ends) {
+        state.runStrip(from, to);
+        from = to;
+      }
       return "";
     } catch (e) {
       return describe(e, state.pixelIndex < 0 ? undefined : base + state.pixelIndex);

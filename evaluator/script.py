@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import closing
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .context import DEFAULT_MAX_HEAP_BYTES, ScriptContext
 from .declaration import Declaration, default_unit, legacy_declaration, parse_declaration
 from .errors import EvalscriptSyntaxError
+from .fastpath import FastPath, translate
 from .header import declared_version
 from .legacy import (
     DEFAULT_V1_BANDS,
@@ -19,6 +21,7 @@ from .legacy import (
     mentioned_bands,
     wrap_v1_body,
 )
+from .retention import samples_stay_local
 from .specs import InputSpec, OutputSpec, RunResult, Scene
 
 if TYPE_CHECKING:
@@ -46,6 +49,7 @@ class Evalscript:
         self._column_shift = column_shift
         self._v1_params = tuple(v1_params)
         self._max_heap_bytes = max_heap_bytes
+        self._translations: dict[tuple[tuple[str, int], ...], FastPath | None] = {}
 
     # ---- construction ---------------------------------------------------------------------------
 
@@ -158,6 +162,28 @@ class Evalscript:
         return ScriptContext(self._prepared_source, line_count=self.source.count("\n") + 1, timeout_s=timeout_s,
                              max_heap_bytes=max_heap_bytes or self._max_heap_bytes,
                              column_shift=self._column_shift)
+
+    @cached_property
+    def fast_path(self) -> bool:
+        """True when evaluatePixel (SIMPLE, no data fusion) has an exact numpy translation, which
+        sessions then use instead of V8 (see :mod:`evaluator.fastpath`)."""
+        return self.fast_path_for(tuple((out.id, out.bands) for out in self.declaration.outputs)) is not None
+
+    def fast_path_for(self, outputs: tuple[tuple[str, int], ...]) -> FastPath | None:
+        """The numpy translation for these (output id, band count) pairs, or None (then V8 runs)."""
+        if self.kind != KIND_V3 or self.mosaicking != "SIMPLE" or self.declaration.fusion:
+            return None
+        if outputs not in self._translations:
+            self._translations[outputs] = translate(self._prepared_source, self.bands, dict(outputs))
+        return self._translations[outputs]
+
+    @cached_property
+    def reuses_samples(self) -> bool:
+        """ORBIT/TILE: evaluatePixel provably keeps no sample past its call, so the runtime may hand
+        it the same per-scene sample objects (reading the current pixel) for every pixel."""
+        if self.kind == KIND_V1 or self.mosaicking == "SIMPLE" or self.declaration.fusion:
+            return False
+        return samples_stay_local(self._prepared_source)
 
     @property
     def v1_params(self) -> tuple[str, ...]:

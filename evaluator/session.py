@@ -14,6 +14,7 @@ import numpy as np
 
 from .conversion import convert_in_place, output_storage
 from .errors import EvalscriptError, EvalscriptRuntimeError, EvalscriptTimeout
+from .fastpath import CHUNK_PIXELS, FastPath
 from .specs import OutputSpec, Scene
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ class _Buffers:
 
     cap: int
     types: list[list[str]]
-    inputs: list[list[np.ndarray]]   # per group, per band: (cap, T), pixel-major like the JS side
+    inputs: list[list[np.ndarray]]   # per group, per band: (T, cap), scene-major like the JS side
     outputs: list[np.ndarray]        # per output: (bands, cap) in its storage dtype
     warmed: bool = False             # the JS loop has had its warm-up calls
 
@@ -101,6 +102,7 @@ class Session:
         self._outputs: list[OutputSpec] = list(script.declaration.outputs)
         self._scene_counts: list[int] | None = None
         self._buffers: _Buffers | None = None
+        self.path: str | None = None  # which evaluator ran the last batch: "numpy" or "v8"
         self._context: ScriptContext = script.new_context(timeout_s, max_heap_bytes)
         if script.kind != "v1":
             # setup() may build global state the other hooks use: run it in this context too.
@@ -214,13 +216,17 @@ class Session:
         arrays, pixel_shape = self._collect(samples)
         count = int(np.prod(pixel_shape, dtype=np.int64))
         results = [np.empty((out.bands, count), out.dtype) for out in self._outputs]
-        if count:
+        fast = self._script.fast_path_for(tuple((out.id, out.bands) for out in self._outputs)) \
+            if self._script.fast_path else None
+        self.path = "numpy" if fast is not None else "v8"
+        if fast is not None and count:
+            self._run_numpy(fast, arrays, results, count)
+        elif count:
             buffers = self._ensure_buffers(arrays, count)
             for start in range(0, count, buffers.cap):
                 n = min(buffers.cap, count - start)
                 self._fill_inputs(buffers, arrays, start, n)
-                for low, high in self._call_ranges(buffers, n):
-                    self._run_pixels(low, high, start, deadline)
+                self._run_pixels(self._call_ends(buffers, n), start, deadline)
                 for out, view, result in zip(self._outputs, buffers.outputs, results, strict=True):
                     if not out.bands:
                         continue
@@ -231,22 +237,42 @@ class Session:
         return {out.id: result.reshape((out.bands, *pixel_shape))
                 for out, result in zip(self._outputs, results, strict=True)}
 
-    def _run_pixels(self, low: int, high: int, start: int, deadline: float) -> None:
-        """evaluatePixel over buffer pixels [low, high) within what is left of the call's time budget."""
+    def _run_numpy(self, fast: FastPath, arrays: list[list[np.ndarray]], results: list[np.ndarray],
+                   count: int) -> None:
+        """The numpy translation of evaluatePixel over the whole batch (SIMPLE, one group), converted
+        to the sampleTypes chunk by chunk (while the chunk is still in cache)."""
+        bands = {band: values[0] for band, values in zip(self._groups[0].bands, arrays[0], strict=True)}
+        scratch = {out.id: np.empty((out.bands, CHUNK_PIXELS)) for out in self._outputs
+                   if out.bands and not output_storage(out.sample_type).final}
+        with np.errstate(all="ignore"):
+            for start, stop, values in fast.chunks(bands, count):
+                for out, result in zip(self._outputs, results, strict=True):
+                    if not out.bands:
+                        continue
+                    if out.id not in scratch:  # FLOAT32: the assignment is the cast
+                        for k, band_values in enumerate(values[out.id]):
+                            result[k, start:stop] = band_values
+                        continue
+                    raw = scratch[out.id][:, :stop - start]
+                    for k, band_values in enumerate(values[out.id]):
+                        raw[k] = band_values
+                    convert_in_place(raw, out.sample_type, out=result[:, start:stop])
+
+    def _run_pixels(self, ends: list[int], start: int, deadline: float) -> None:
+        """evaluatePixel over buffer pixels [0, ends[-1]) within what is left of the call's time budget."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             self.close()
             raise EvalscriptTimeout(f"script timeout: evaluate exceeded {self._timeout_s:g} s")
-        self._context.call("run", low, high, start, timeout_s=remaining)
+        self._context.call("run", ends, start, timeout_s=remaining)
 
     @staticmethod
-    def _call_ranges(buffers: _Buffers, n: int) -> list[tuple[int, int]]:
-        """[from, to) pixel ranges of the JS calls for one strip of n pixels (warm-up split once)."""
+    def _call_ends(buffers: _Buffers, n: int) -> list[int]:
+        """Ends of the strip-loop calls over one strip of n pixels (the warm-up split, once)."""
         if buffers.warmed:
-            return [(0, n)]
+            return [n]
         buffers.warmed = True
-        ends = [end for end in WARMUP_ENDS if end < n] + [n]
-        return list(zip([0, *ends[:-1]], ends, strict=True))
+        return [end for end in WARMUP_ENDS if end < n] + [n]
 
     def _collect(self, samples: SamplesArg) -> tuple[list[list[np.ndarray]], tuple[int, ...]]:
         """Per group, per band: a (T, N) array; plus the common pixel shape."""
@@ -303,9 +329,10 @@ class Session:
                        for group, scene_count, group_types in zip(self._groups, self._scene_counts, types,
                                                                   strict=True)],
             "v1": {"params": list(self._script.v1_params)} if self._script.kind == "v1" else None,
+            "reuseSamples": self._script.reuses_samples,
         }
         self._context.call("configure", _dumps(config), timeout_s=self._timeout_s)
-        inputs = [[self._view(f"__evalbatch.input({g}, {b})", JS_TYPE_DTYPES[type_name], cap, scene_count)
+        inputs = [[self._view(f"__evalbatch.input({g}, {b})", JS_TYPE_DTYPES[type_name], scene_count, cap)
                    for b, type_name in enumerate(group_types)]
                   for g, (group_types, scene_count) in enumerate(zip(types, self._scene_counts, strict=True))]
         outputs = [self._view(f"__evalbatch.output({j})", storage.dtype, out.bands, cap)
@@ -325,7 +352,7 @@ class Session:
     def _fill_inputs(buffers: _Buffers, arrays: list[list[np.ndarray]], start: int, n: int) -> None:
         for group_views, group_arrays in zip(buffers.inputs, arrays, strict=True):
             for view, values in zip(group_views, group_arrays, strict=True):
-                np.copyto(view[:n], values[:, start:start + n].T, casting="unsafe")
+                np.copyto(view[:, :n], values[:, start:start + n], casting="unsafe")
 
     # ---- end ------------------------------------------------------------------------------------
 
