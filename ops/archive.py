@@ -110,10 +110,13 @@ def encode_scenes(scenes: list[SceneSpec], workers: int) -> Iterator[EncodedScen
     if workers <= 1:
         yield from map(encode_scene, scenes)
         return
-    # fork: the children inherit the imported modules and need no `if __name__ == "__main__"` guard in the
-    # caller's script; spawn is the fallback where fork does not exist.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    # forkserver, not fork: forking a process that already runs threads (GDAL, V8, an HTTP client) can leave
+    # the child waiting forever on a lock held by a thread that does not exist there; the fork server is a
+    # fresh single-threaded process. spawn is the fallback where forkserver does not exist.
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload([__name__])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield from pool.map(encode_scene, scenes, chunksize=SCENES_PER_TASK)
 

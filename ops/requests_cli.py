@@ -4,6 +4,7 @@
     evalbatch requests show ID [--json]      # one request
     evalbatch requests tiles ID [--status S] # its tiles
     evalbatch requests watch ID              # a progress bar until the request is final, then a summary
+    evalbatch requests replay ID TILE_ID     # re-run one tile locally (debugging; needs Redis and S3 access)
 
 Connection: `--api-url` (else $EVALBATCH_PUBLIC_URL, else the API of the local stack recorded in
 `$EVALBATCH_HOME/services.json`, else the settings' default) and `--client-id`/`--client-secret` (else
@@ -109,7 +110,7 @@ def _echo_json(value: Any) -> None:
 
 @click.group("requests")
 def requests_group() -> None:
-    """Batch requests (API v1) of your account: list, show, tiles, watch."""
+    """Batch requests (API v1) of your account: list, show, tiles, watch; replay a tile locally."""
 
 
 @requests_group.command("list")
@@ -217,4 +218,30 @@ def watch_request(api: ApiClient, request_id: str, interval: float) -> None:
         request = api.wait(request_id, FINAL_STATUSES, progress, interval_s=interval)
     print_summary(request, api.tiles(request_id, TileStatus.FAILED.value))
     if request["status"] != RequestStatus.DONE:
+        raise click.exceptions.Exit(1)
+
+
+@requests_group.command("replay")
+@click.argument("request_id")
+@click.argument("tile_id", type=int)
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Keep the tile's COGs (<output id>.tif) in this directory.",
+)
+@click.pass_context
+def replay_request_tile(ctx: click.Context, request_id: str, tile_id: int, out_dir: Path | None) -> None:
+    """Re-run one tile locally, in this process, without delivering anything: timings, scenes, error.
+
+    Reads the request from the deployment's Redis ($EVALBATCH_* settings, else the local stack of --home).
+    Exits with 1 when the tile fails again.
+    """
+    from ops.replay import ReplayError, format_report, replay_from_settings, replay_settings
+
+    try:
+        report = replay_from_settings(replay_settings(_home(ctx)), request_id, tile_id, out_dir)
+    except ReplayError as error:
+        raise click.ClickException(str(error)) from error
+    for line in format_report(report):
+        click.echo(line)
+    if not report.ok:
         raise click.exceptions.Exit(1)

@@ -27,6 +27,7 @@ LEAST_RECENT = "leastRecent"
 LEAST_CC = "leastCC"
 MOSAICKING_ORDERS = (MOST_RECENT, LEAST_RECENT, LEAST_CC)
 COLLECTION_ALIASES = {SENTINEL_2_L2A: SENTINEL_2_L2A, "S2L2A": SENTINEL_2_L2A}
+RESULTS_TYPE_PREFIX = "batch-"  # `batch-<requestId>`: the outputs of an earlier request (workers.results_stac)
 SEARCH_ATTEMPTS = 4
 SEARCH_BACKOFF_S = 0.5
 PAGE_LIMIT = 500
@@ -66,9 +67,12 @@ class DataFilter:
 
     @classmethod
     def from_data(cls, data: dict[str, Any], stac_collection: str) -> DataFilter:
-        """Parse `input.data[i]`; the Sentinel-2 L2A type maps to the archive's STAC collection."""
+        """Parse `input.data[i]`; the Sentinel-2 L2A type maps to the archive's STAC collection, a
+        `batch-<requestId>` type to that results collection of the same catalog."""
         kind = data.get("type", "")
-        if COLLECTION_ALIASES.get(kind) != SENTINEL_2_L2A:
+        if is_results_collection(kind):
+            stac_collection = kind
+        elif COLLECTION_ALIASES.get(kind) != SENTINEL_2_L2A:
             raise InvalidRequestError(f"collection type {kind!r} is not available on this server")
         flt = data.get("dataFilter") or {}
         time_range = flt.get("timeRange") or {}
@@ -85,6 +89,11 @@ class DataFilter:
             max_cloud_coverage=None if max_cc is None else float(max_cc),
             mosaicking_order=order,
         )
+
+
+def is_results_collection(kind: str) -> bool:
+    """Whether a data `type` names the results of an earlier request (`batch-<requestId>`)."""
+    return kind.startswith(RESULTS_TYPE_PREFIX) and len(kind) > len(RESULTS_TYPE_PREFIX)
 
 
 def parse_time(value: str) -> datetime:

@@ -7,6 +7,7 @@ whatever the number of dates; between strips `check_continue` lets the caller st
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from workers.memory import peak_rss_bytes, reset_peak
 from workers.mosaic import ORBIT, SIMPLE, Compositor, Sample, group_samples
 from workers.output import CogOptions, StripWriter, check_targets, deliver_cog, deliver_userdata, dtype_of
 from workers.reading import AssetRead, TileReader, resampling_for
+from workers.results_stac import results_profile
 from workers.storage import S3Credentials, rasterio_env, s3_client
 from workers.tilegrid import TileGrid
 from workers.units import convert
@@ -49,6 +51,7 @@ class TileResult:
 
     outputs: dict[str, str] = field(default_factory=dict)  # output id -> URL (empty on dry runs)
     scenes: list[str] = field(default_factory=list)  # ids of the items read
+    assets_read: list[str] = field(default_factory=list)  # hrefs of the assets read (per-tile debugging)
     samples: int = 0
     bytes_read: int = 0
     bytes_written: int = 0
@@ -78,12 +81,14 @@ class Datasource:
             raise InvalidRequestError("exactly one processRequest.input.data entry is supported (no data fusion)")
         data = spec.data[0]
         processing = data.get("processing") or {}
+        chained = catalog.is_results_collection(data["type"])  # outputs of an earlier request: no SCL
         return cls(
             data_filter=catalog.DataFilter.from_data(data, settings.archive_collection),
-            profile=get_profile(catalog.COLLECTION_ALIASES[data["type"]], LOCAL),
+            profile=results_profile(data["type"]) if chained else get_profile(
+                catalog.COLLECTION_ALIASES[data["type"]], LOCAL),
             processing=processing,
             harmonize=bool(processing.get("harmonizeValues", True)),
-            cloud_classes=cloud_classes(processing),
+            cloud_classes=None if chained else cloud_classes(processing),
             interpolation=InterpolationSpec.from_processing(processing),
         )
 
@@ -130,6 +135,7 @@ class BandReader:
             self.assets = [SCL_BAND]  # only dataMask requested: SCL tells where data is
             self.read_scl = True
         self.items_read: dict[str, None] = {}
+        self.hrefs_read: dict[str, None] = {}  # ordered set
 
     def _asset_reads(self, item: catalog.CatalogItem) -> list[AssetRead]:
         reads = []
@@ -141,6 +147,7 @@ class BandReader:
                 self.source.processing, self.source.profile.resolution(band), self.reader.grid.resolution
             )
             reads.append(AssetRead(item.assets[key], resampling))
+            self.hrefs_read[item.assets[key]] = None
         return reads
 
     def read(
@@ -280,8 +287,10 @@ def run_tile(
     check_continue: Callable[[], None] = lambda: None,
     deliver: bool = True,
     workdir: Path | None = None,
+    keep_dir: Path | None = None,
 ) -> TileResult:
     """Process one tile end to end. With `deliver=False` (the analysis dry run) nothing is uploaded.
+    With `keep_dir` (local replay) a copy of each COG, `<output id>.tif`, is kept there.
     Raises UserError subclasses / EvalscriptError for request problems, CancelledError via `check_continue`."""
     started = time.monotonic()
     reset_peak()
@@ -321,12 +330,15 @@ def run_tile(
                     writer.write(evaluated[output_id].reshape(-1, int(window.height), int(window.width)), window)
             result.bytes_read = reader.bytes_read
             result.scenes = list(band_reader.items_read)
+            result.assets_read = list(band_reader.hrefs_read)
         result.userdata = run.finish()
         check_continue()
         cog_options = CogOptions.from_parameters(spec.cog_parameters, spec.api_version)
         for output_id, writer in writers.items():
             cog = writer.to_cog(tmpdir / f"{output_id}.tif", cog_options)
             result.bytes_written += cog.stat().st_size
+            if keep_dir is not None:
+                shutil.copy2(cog, keep_dir / cog.name)
             if output_client is not None:
                 deliver_cog(output_client, cog, urls[output_id])
                 result.outputs[output_id] = urls[output_id]

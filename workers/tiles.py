@@ -18,6 +18,7 @@ from workers.costs import billed_share, tile_cost
 from workers.errors import CancelledError, describe, is_transient
 from workers.execution_db import UPLOAD_EVERY_TILES, upload_execution_db
 from workers.pipeline import run_tile
+from workers.results_stac import publish_tile
 from workers.storage import S3Credentials
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,9 @@ def process_tile(store: Store, settings: Settings, request_id: str, tile_id: int
         request_id, tile_id,
         finished=utc_now(), seconds=round(result.seconds, 3), peakMemoryBytes=result.peak_memory_bytes,
         bytesRead=result.bytes_read, bytesWritten=result.bytes_written, scenes=result.scenes,
+        assetsRead=result.assets_read,
         outputs=result.outputs, skipped=result.skipped, error=None, costPU=round(pu, 4),
+        stacError=publish_tile(settings, request_id, spec, tile, result.outputs, result.scenes),
     )
     if not result.skipped:
         _add_cost(store, request_id, billed_share(tile, pu))

@@ -1,0 +1,275 @@
+"""Results as STAC, live: every delivered tile becomes an item of the collection `batch-<requestId>`.
+
+The item id is the tile name, its geometry the tile footprint (WGS84), its time the request's time range
+(`datetime` = the range start, plus `start_datetime`/`end_datetime`), its projection the COG grid (buffer
+included) and it has one asset per output, keyed by the output identifier with the `s3://` href written.
+Provenance properties (`evalbatch:*`) name the evalscript hash, the scenes read, the package version, the
+request and the tile.
+
+Validation works offline: pystac bundles the STAC core JSON schemas, so documents are validated against
+the core schema with pystac (extension schema URLs are left out of that check because pystac would fetch
+them over HTTP), and the projection fields are checked here against the projection extension v2 rules.
+
+Registration never fails a tile (the COG is the product): `publish_tile` returns the error message instead,
+which the tile job stores as `stacError` on the tile's run record.
+
+Chaining: a later request may use `"type": "batch-<requestId>"` as its input data. Its evalscript bands are
+then the output identifiers of the earlier request (the asset keys: `default`, `index`, ...), each read from
+band 1 of that COG, as stored (no unit conversion, no cloud masking: there is no SCL). As for Sentinel-2
+digital numbers, a value of 0 counts as no data (dataMask 0); the items' datetime is the earlier request's
+time range start, so the later request's time range must include it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import httpx
+import pystac.validation
+from pyproj import Transformer
+from shapely.geometry import shape
+
+from evalbatch.profiles import DN, BandSpec, CollectionProfile
+from evalbatch.settings import Settings
+from evalbatch.spec import USERDATA_ID, JobSpec
+from workers.tilegrid import TileGrid
+
+RESULTS_COLLECTION_PREFIX = "batch-"
+STAC_VERSION = "1.1.0"  # the core schemas pystac bundles (validation offline)
+PROJECTION_EXTENSION = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
+COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
+JSON_MEDIA_TYPE = "application/json"
+PACKAGE = "evalbatch"
+HTTP_TIMEOUT_S = 15.0
+WGS84 = "EPSG:4326"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+WORLD_BBOX = [-180.0, -90.0, 180.0, 90.0]
+
+log = logging.getLogger(__name__)
+
+
+class OutputBands(Mapping[str, BandSpec]):
+    """The bands of a results collection: any band name is the output (asset) of that id, read as stored."""
+
+    def __getitem__(self, band: str) -> BandSpec:
+        return BandSpec(band, band, 0, "float32", DN)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())  # the outputs are only known from the items
+
+    def __len__(self) -> int:
+        return 0
+
+
+def results_profile(collection_id: str) -> CollectionProfile:
+    """The collection profile of a `batch-<requestId>` collection (band name = output id = asset key)."""
+    return CollectionProfile(collection_id, "results", OutputBands())
+
+
+class StacDocumentError(ValueError):
+    """A results collection or item is not valid STAC."""
+
+
+def results_collection_id(request_id: str) -> str:
+    """The STAC collection holding the outputs of one request."""
+    return f"{RESULTS_COLLECTION_PREFIX}{request_id}"
+
+
+def package_version() -> str:
+    """The installed evalbatch version (`unknown` when running from an uninstalled tree)."""
+    try:
+        return version(PACKAGE)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def evalscript_sha256(evalscript: str) -> str:
+    """Hex SHA-256 of the evalscript text (UTF-8)."""
+    return hashlib.sha256(evalscript.encode("utf-8")).hexdigest()
+
+
+def time_range(spec: JobSpec) -> tuple[str, str]:
+    """(from, to) of the request's first datasource, as given (ISO 8601)."""
+    data_filter = spec.data[0].get("dataFilter") or {}
+    span = data_filter.get("timeRange") or {}
+    return str(span["from"]), str(span["to"])
+
+
+def request_bbox(spec: JobSpec) -> list[float]:
+    """The request's AOI bounding box in WGS84 (the world when it cannot be worked out)."""
+    bounds = spec.bounds
+    crs = (bounds.get("properties") or {}).get("crs") or CRS84
+    if "bbox" in bounds:
+        x0, y0, x1, y1 = (float(v) for v in bounds["bbox"])
+    elif "geometry" in bounds:
+        x0, y0, x1, y1 = shape(bounds["geometry"]).bounds
+    else:
+        return list(WORLD_BBOX)
+    if crs in (CRS84, WGS84) or crs.endswith("CRS84"):
+        return [x0, y0, x1, y1]
+    epsg = crs.rstrip("/").rsplit("/", 1)[-1]
+    transformer = Transformer.from_crs(f"EPSG:{epsg}", WGS84, always_xy=True)
+    return list(transformer.transform_bounds(x0, y0, x1, y1, densify_pts=21))
+
+
+def collection_document(request_id: str, spec: JobSpec) -> dict[str, Any]:
+    """The `batch-<requestId>` collection: extent = the request's AOI and time range."""
+    start, end = time_range(spec)
+    return {
+        "type": "Collection",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [],
+        "id": results_collection_id(request_id),
+        "title": f"evalbatch results of request {request_id}",
+        "description": "One item per processed tile of an evalbatch batch request; one asset per output.",
+        "license": "other",
+        "extent": {
+            "spatial": {"bbox": [request_bbox(spec)]},
+            "temporal": {"interval": [[start, end]]},
+        },
+        "links": [],
+        "summaries": {"evalbatch:request_id": [request_id]},
+    }
+
+
+def _asset(output_id: str, href: str) -> dict[str, Any]:
+    if output_id == USERDATA_ID:
+        return {"href": href, "type": JSON_MEDIA_TYPE, "roles": ["metadata"], "title": output_id}
+    return {"href": href, "type": COG_MEDIA_TYPE, "roles": ["data"], "title": output_id}
+
+
+def item_document(
+    request_id: str, spec: JobSpec, tile: Mapping[str, Any], outputs: Mapping[str, str], scenes: list[str],
+    stac_url: str,
+) -> dict[str, Any]:
+    """The STAC item of one delivered tile; `outputs` maps output id -> href, `scenes` are the items read.
+
+    `stac_url` is the catalog's root (for the item's `collection` link, which STAC requires)."""
+    grid = TileGrid.from_tile(dict(tile))
+    start, end = time_range(spec)
+    geometry = tile["geometry"]
+    coordinates = [point for ring in geometry["coordinates"] for point in ring]
+    xs, ys = [p[0] for p in coordinates], [p[1] for p in coordinates]
+    properties = {
+        "datetime": start,
+        "start_datetime": start,
+        "end_datetime": end,
+        "proj:code": f"EPSG:{grid.epsg}",
+        "proj:epsg": grid.epsg,  # projection v1 spelling, still read by many clients
+        "proj:shape": [grid.height, grid.width],
+        "proj:transform": list(grid.transform)[:6],
+        "proj:bbox": list(grid.bounds()),
+        "evalbatch:evalscript_sha256": evalscript_sha256(spec.evalscript),
+        "evalbatch:input_items": list(scenes),
+        "evalbatch:version": package_version(),
+        "evalbatch:request_id": request_id,
+        "evalbatch:tile_id": int(tile["id"]),
+    }
+    return {
+        "type": "Feature",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [PROJECTION_EXTENSION],
+        "id": str(tile["name"]),
+        "collection": results_collection_id(request_id),
+        "geometry": geometry,
+        "bbox": [min(xs), min(ys), max(xs), max(ys)],
+        "properties": properties,
+        "links": [{"rel": "collection", "type": JSON_MEDIA_TYPE,
+                   "href": f"{stac_url.rstrip('/')}/collections/{results_collection_id(request_id)}"}],
+        "assets": {output_id: _asset(output_id, href) for output_id, href in outputs.items()},
+    }
+
+
+def _check_projection(properties: Mapping[str, Any]) -> None:
+    code = properties.get("proj:code")
+    if not (isinstance(code, str) and ":" in code):
+        raise StacDocumentError(f"proj:code must be an 'AUTHORITY:CODE' string, not {code!r}")
+    shape = properties.get("proj:shape")
+    if not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(v, int) and v > 0 for v in shape)):
+        raise StacDocumentError(f"proj:shape must be [rows, cols] of positive integers, not {shape!r}")
+    transform = properties.get("proj:transform")
+    if not (isinstance(transform, list) and len(transform) in (6, 9)
+            and all(isinstance(v, int | float) for v in transform)):
+        raise StacDocumentError(f"proj:transform must be 6 or 9 numbers, not {transform!r}")
+    bbox = properties.get("proj:bbox")
+    if bbox is not None and not (isinstance(bbox, list) and len(bbox) in (4, 6)):
+        raise StacDocumentError(f"proj:bbox must be 4 or 6 numbers, not {bbox!r}")
+
+
+def validate_document(document: Mapping[str, Any]) -> None:
+    """Validate a collection or item: STAC core schema (pystac, offline) + the projection fields of items.
+
+    Raises StacDocumentError with the reason when the document is invalid.
+    """
+    core = {**document, "stac_extensions": []}
+    try:
+        pystac.validation.validate_dict(core)
+    except pystac.errors.STACValidationError as error:
+        raise StacDocumentError(f"{document.get('id')}: {error}") from error
+    if document.get("type") == "Feature" and PROJECTION_EXTENSION in document.get("stac_extensions", []):
+        _check_projection(document["properties"])
+
+
+class ResultsCatalog:
+    """Writes results collections and items through the STAC API transactions extension."""
+
+    def __init__(self, stac_url: str, client: httpx.Client | None = None) -> None:
+        self._client = client or httpx.Client(base_url=stac_url.rstrip("/"), timeout=HTTP_TIMEOUT_S)
+
+    def __enter__(self) -> ResultsCatalog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._client.close()
+
+    def ensure_collection(self, document: Mapping[str, Any]) -> bool:
+        """Create the collection unless it exists (or was created concurrently); True if created here."""
+        if self._client.get(f"/collections/{document['id']}").status_code == 200:
+            return False
+        response = self._client.post("/collections", json=dict(document))
+        if response.status_code == 409:
+            return False
+        response.raise_for_status()
+        return True
+
+    def upsert_item(self, item: Mapping[str, Any]) -> None:
+        """Create the item, or replace it when it exists (a retried or re-run tile)."""
+        collection = item["collection"]
+        response = self._client.post(f"/collections/{collection}/items", json=dict(item))
+        if response.status_code == 409:
+            response = self._client.put(f"/collections/{collection}/items/{item['id']}", json=dict(item))
+        response.raise_for_status()
+
+
+def register_tile(
+    settings: Settings, request_id: str, spec: JobSpec, tile: Mapping[str, Any], outputs: Mapping[str, str],
+    scenes: list[str],
+) -> dict[str, Any]:
+    """Validate and register the item of one delivered tile (creating the collection first); returns the item."""
+    collection = collection_document(request_id, spec)
+    item = item_document(request_id, spec, tile, outputs, scenes, settings.stac_url)
+    validate_document(collection)
+    validate_document(item)
+    with ResultsCatalog(settings.stac_url) as catalog:
+        catalog.ensure_collection(collection)
+        catalog.upsert_item(item)
+    return item
+
+
+def publish_tile(
+    settings: Settings, request_id: str, spec: JobSpec, tile: Mapping[str, Any], outputs: Mapping[str, str],
+    scenes: list[str],
+) -> str | None:
+    """`register_tile` that never raises: None on success (or nothing to register), else the error message."""
+    if not outputs:
+        return None
+    try:
+        register_tile(settings, request_id, spec, tile, outputs, scenes)
+    except Exception as error:  # the COG is the product: a catalog problem never fails the tile
+        log.warning("STAC registration of tile %s of %s failed: %s", tile.get("id"), request_id, error)
+        return f"{type(error).__name__}: {error}"[:2000]
+    return None
