@@ -7,6 +7,8 @@
   automatically. Set EVALBATCH_KEEP_TEST_STACK=1 to keep its data and logs.
 - `stack_home` (function): an empty home directory for a LocalStack of the test's own, deleted afterwards.
 - `redis_server` (function): a redis-server of its own on a free port; `redis_client`: a client to it.
+- `sample_archive` (session): `local_stack` with the default sample archive loaded once; `processing_stack`
+  (session): the same with the API and rq workers running; `store` (session): a Store on its Redis.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ import redis
 from support.redis_server import RedisServer, running_redis
 from support.stack import running_stack, sigterm_runs_teardown, temporary_stack_home
 
+from evalbatch.store import Store
 from ops.services import LocalStack
+
+STACK_WORKERS = 2
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -56,4 +61,33 @@ def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
     yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def sample_archive(local_stack: LocalStack) -> LocalStack:
+    """The session's stack with the default sample archive (what `make demo` loads), loaded once.
+
+    Every end-to-end test reads this one archive, so catalog searches and the independent references computed
+    from `ops.archive.generate_scenes` always see the same scenes.
+    """
+    from ops.archive import synth
+
+    synth(local_stack.settings, progress=False)
+    return local_stack
+
+
+@pytest.fixture(scope="session")
+def processing_stack(sample_archive: LocalStack) -> LocalStack:
+    """The sample-archive stack with the API and rq workers running (stopped with the stack)."""
+    sample_archive.start_api()
+    sample_archive.start_workers(STACK_WORKERS)
+    return sample_archive
+
+
+@pytest.fixture(scope="session")
+def store(processing_stack: LocalStack) -> Iterator[Store]:
+    """A request store on the processing stack's Redis."""
+    client = redis.Redis.from_url(processing_stack.settings.redis_url)
+    yield Store(client)
     client.close()

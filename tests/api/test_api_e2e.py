@@ -30,15 +30,10 @@ FINAL_V2 = {"DONE", "FAILED", "STOPPED"}
 
 
 @pytest.fixture(scope="module")
-def stack_api(local_stack: Any) -> Iterator[dict[str, Any]]:
-    """The stack with the sample archive, the API and two workers; its URL, Redis and S3 settings."""
-    from ops.archive import synth
-
-    settings = local_stack.settings
-    synth(settings, bbox=(11.9, 46.0, 12.1, 46.1), days=20, progress=False, workers=1)
-    local_stack.start_api()
-    local_stack.start_workers(2)
-    url = local_stack.describe()["urls"]["api"]
+def stack_api(processing_stack: Any) -> Iterator[dict[str, Any]]:
+    """The stack with the sample archive, the API and the workers; its URL, Redis and S3 settings."""
+    settings = processing_stack.settings
+    url = processing_stack.describe()["urls"]["api"]
     for _ in range(300):
         try:
             if httpx.get(f"{url}/health", timeout=2).status_code == 200:

@@ -4,55 +4,29 @@ API and rq workers, creating a tiny request over the test archive and plotting i
 from __future__ import annotations
 
 import re
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
 import redis
 from nbclient import NotebookClient
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-WORKERS_TESTS = REPO_ROOT / "tests" / "workers"
-for _path in (str(WORKERS_TESTS), str(REPO_ROOT)):  # the workers' test helpers; the real packages first
-    if _path in sys.path:
-        sys.path.remove(_path)
-    sys.path.insert(0, _path)
-for _name in ("workers", "evaluator"):
-    if _name in sys.modules and getattr(sys.modules[_name], "__file__", None) is None:
-        sys.modules.pop(_name)
-
-from workers_helpers import (  # noqa: E402
+from support.batch_requests import (
     AOI_BBOX,
-    ARCHIVE_BBOX,
-    ARCHIVE_DAYS,
-    ARCHIVE_SEED,
-    ARCHIVE_START,
     TIME_FROM,
     TIME_TO,
     all_tiles,
 )
 
-from evalbatch import accounts  # noqa: E402
-from evalbatch.states import RequestStatus, TileStatus  # noqa: E402
-from evalbatch.store import Store  # noqa: E402
-from ops.archive import synth  # noqa: E402
-from ops.services import LocalStack  # noqa: E402
+from evalbatch import accounts
+from evalbatch.states import RequestStatus, TileStatus
+from evalbatch.store import Store
+from ops.services import LocalStack
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO_ROOT / "docs" / "examples" / "monitoring.ipynb"
-WORKERS = 2
 CELL_TIMEOUT_S = 300
 
 
-@pytest.fixture(scope="module")
-def notebook_stack(local_stack: LocalStack) -> Iterator[LocalStack]:
-    """The local stack with the test archive, the API and rq workers."""
-    synth(local_stack.settings, bbox=ARCHIVE_BBOX, start=ARCHIVE_START, days=ARCHIVE_DAYS, seed=ARCHIVE_SEED,
-          progress=False, workers=1)
-    local_stack.start_workers(WORKERS)
-    local_stack.start_api()
-    yield local_stack
 
 
 def outputs_of(notebook: nbformat.NotebookNode, kind: str) -> list[str]:
@@ -68,13 +42,13 @@ def outputs_of(notebook: nbformat.NotebookNode, kind: str) -> list[str]:
 
 
 def test_monitoring_notebook_runs_a_request_and_plots_it(
-    notebook_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+    processing_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = notebook_stack.settings
+    settings = processing_stack.settings
     client = redis.Redis.from_url(settings.redis_url)
     credentials = accounts.create_client(client, name="notebook")
     environment = {
-        "EVALBATCH_PUBLIC_URL": notebook_stack.describe()["urls"]["api"],
+        "EVALBATCH_PUBLIC_URL": processing_stack.describe()["urls"]["api"],
         "EVALBATCH_CLIENT_ID": credentials["client_id"],
         "EVALBATCH_CLIENT_SECRET": credentials["client_secret"],
         "EVALBATCH_EXAMPLE_BBOX": ",".join(str(v) for v in AOI_BBOX),

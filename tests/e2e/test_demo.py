@@ -18,10 +18,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def demo_run(local_stack, tmp_path_factory):
-    """The demo, as `make demo` runs it, on the test stack with the full default archive."""
-    archive.synth(local_stack.settings, progress=False, workers=1)
-    return demo.run(local_stack)
+def demo_run(sample_archive):
+    """The demo, as `make demo` runs it, on the test stack with the default sample archive."""
+    return demo.run(sample_archive)
 
 
 def test_demo_request_is_done_across_two_utm_zones(demo_run) -> None:

@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import redis
+import numpy as np
+import rasterio
 from click.testing import CliRunner
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-WORKERS_TESTS = REPO_ROOT / "tests" / "workers"
-for _path in (str(WORKERS_TESTS), str(REPO_ROOT)):  # the workers' test helpers; the real packages first
-    if _path in sys.path:
-        sys.path.remove(_path)
-    sys.path.insert(0, _path)
-for _name in ("workers", "evaluator"):
-    if _name in sys.modules and getattr(sys.modules[_name], "__file__", None) is None:
-        sys.modules.pop(_name)
-
-import numpy as np  # noqa: E402
-import rasterio  # noqa: E402
-from workers_helpers import (  # noqa: E402
-    ARCHIVE_BBOX,
-    ARCHIVE_DAYS,
-    ARCHIVE_SEED,
-    ARCHIVE_START,
+from support.batch_requests import (
     all_tiles,
     make_spec,
     read_s3_tiff,
@@ -35,11 +16,10 @@ from workers_helpers import (  # noqa: E402
     wait_for,
 )
 
-from evalbatch.states import RequestStatus, TileStatus  # noqa: E402
-from evalbatch.store import Store  # noqa: E402
-from ops.archive import synth  # noqa: E402
-from ops.cli import cli  # noqa: E402
-from ops.services import LocalStack  # noqa: E402
+from evalbatch.states import RequestStatus, TileStatus
+from evalbatch.store import Store
+from ops.cli import cli
+from ops.services import LocalStack
 
 NDVI = """//VERSION=3
 function setup() {
@@ -58,23 +38,8 @@ function evaluatePixel(s) {
   return [0];
 }
 """
-WORKERS = 2
 
 
-@pytest.fixture(scope="module")
-def replay_stack(local_stack: LocalStack) -> Iterator[LocalStack]:
-    """The local stack with the test archive and rq workers (which process the requests first)."""
-    synth(local_stack.settings, bbox=ARCHIVE_BBOX, start=ARCHIVE_START, days=ARCHIVE_DAYS, seed=ARCHIVE_SEED,
-          progress=False, workers=1)
-    local_stack.start_workers(WORKERS)
-    yield local_stack
-
-
-@pytest.fixture
-def store(replay_stack: LocalStack) -> Iterator[Store]:
-    client = redis.Redis.from_url(replay_stack.settings.redis_url)
-    yield Store(client)
-    client.close()
 
 
 def replay(stack: LocalStack, *args: str):
@@ -82,12 +47,14 @@ def replay(stack: LocalStack, *args: str):
     return CliRunner().invoke(cli, ["requests", "replay", *args], env=stack.env())
 
 
-def test_replay_reproduces_the_delivered_tile_locally(replay_stack: LocalStack, store: Store, tmp_path: Path) -> None:
+def test_replay_reproduces_the_delivered_tile_locally(
+    processing_stack: LocalStack, store: Store, tmp_path: Path
+) -> None:
     request_id = submit(store, make_spec(NDVI, resolution=60.0))
     assert wait_final(store, request_id)["status"] == RequestStatus.DONE
     tile = all_tiles(store, request_id)[0]
 
-    result = replay(replay_stack, request_id, str(tile["id"]), "--out", str(tmp_path))
+    result = replay(processing_stack, request_id, str(tile["id"]), "--out", str(tmp_path))
 
     assert result.exit_code == 0, result.output
     assert "replay: OK" in result.output
@@ -96,14 +63,14 @@ def test_replay_reproduces_the_delivered_tile_locally(replay_stack: LocalStack, 
     assert {href.split("/")[-2] for href in tile["assetsRead"]} == set(tile["scenes"])  # <item id>/<band>.tif
     local = tmp_path / "default.tif"
     assert f"output default: {local}" in result.output
-    delivered, profile = read_s3_tiff(replay_stack.s3.client(), tile["outputs"]["default"])
+    delivered, profile = read_s3_tiff(processing_stack.s3.client(), tile["outputs"]["default"])
     with rasterio.open(local) as dataset:
         assert dataset.crs == profile["crs"] and dataset.transform == profile["transform"]
         np.testing.assert_array_equal(dataset.read(), delivered)
     assert store.get_tile(request_id, int(tile["id"]))["status"] == TileStatus.PROCESSED  # nothing changed
 
 
-def test_replay_of_a_failed_tile_shows_the_evalscript_line(replay_stack: LocalStack, store: Store) -> None:
+def test_replay_of_a_failed_tile_shows_the_evalscript_line(processing_stack: LocalStack, store: Store) -> None:
     # the analysis' dry run would reject a script that always throws: analyse a good one, then store the bad one
     spec = make_spec(NDVI, resolution=60.0)
     request_id = submit(store, spec, user_action="ANALYSE")
@@ -113,7 +80,7 @@ def test_replay_of_a_failed_tile_shows_the_evalscript_line(replay_stack: LocalSt
     tile = all_tiles(store, request_id)[0]
     throw_line = next(n for n, text in enumerate(THROWS.splitlines(), start=1) if "throw" in text)
 
-    result = replay(replay_stack, request_id, str(tile["id"]))
+    result = replay(processing_stack, request_id, str(tile["id"]))
 
     assert result.exit_code == 1, result.output
     assert "replay: FAILED" in result.output
@@ -121,9 +88,9 @@ def test_replay_of_a_failed_tile_shows_the_evalscript_line(replay_stack: LocalSt
     assert f"evalscript line {throw_line}: {THROWS.splitlines()[throw_line - 1].strip()}" in result.output
 
 
-def test_replay_of_an_unknown_tile_is_a_clear_error(replay_stack: LocalStack, store: Store) -> None:
+def test_replay_of_an_unknown_tile_is_a_clear_error(processing_stack: LocalStack, store: Store) -> None:
     request_id = submit(store, make_spec(NDVI, resolution=60.0), user_action="ANALYSE")
-    result = replay(replay_stack, request_id, "99999")
+    result = replay(processing_stack, request_id, "99999")
     assert result.exit_code == 1
     assert "has no tile 99999" in result.output
-    assert "no request nope" in replay(replay_stack, "nope", "0").output
+    assert "no request nope" in replay(processing_stack, "nope", "0").output

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
-from workers_helpers import all_tiles, make_spec, read_s3_tiff, submit, wait_final
+from support.batch_requests import all_tiles, make_spec, read_s3_tiff, submit, wait_final
 
 from evalbatch.states import RequestStatus
 from evalbatch.store import Store
@@ -33,18 +33,18 @@ function evaluatePixel(s) {{
 MIN_IDENTICAL_SHARE = 0.99  # tiles of the two UTM zones overlap: there the mosaic may pick the neighbour's pixel
 
 
-def test_threshold_of_an_earlier_ndvi_request(results_stack: LocalStack, results_store: Store) -> None:
-    first = submit(results_store, make_spec(NDVI, resolution=60.0))
-    assert wait_final(results_store, first)["status"] == RequestStatus.DONE
+def test_threshold_of_an_earlier_ndvi_request(processing_stack: LocalStack, store: Store) -> None:
+    first = submit(store, make_spec(NDVI, resolution=60.0))
+    assert wait_final(store, first)["status"] == RequestStatus.DONE
     chained = make_spec(THRESHOLD_SCRIPT, resolution=60.0)
     chained.data = [{**chained.data[0], "type": results_collection_id(first)}]
-    second = submit(results_store, chained)
-    record = wait_final(results_store, second)
+    second = submit(store, chained)
+    record = wait_final(store, second)
     assert record["status"] == RequestStatus.DONE, record.get("error")
 
-    s3 = results_stack.s3.client()
-    ndvi_tiles = {t["name"]: t for t in all_tiles(results_store, first)}
-    chained_tiles = all_tiles(results_store, second)
+    s3 = processing_stack.s3.client()
+    ndvi_tiles = {t["name"]: t for t in all_tiles(store, first)}
+    chained_tiles = all_tiles(store, second)
     assert {t["name"] for t in chained_tiles} == set(ndvi_tiles)
     for tile in chained_tiles:
         source = ndvi_tiles[tile["name"]]

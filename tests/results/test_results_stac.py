@@ -13,7 +13,7 @@ import pystac_client
 import pytest
 import rasterio
 from shapely.geometry import shape
-from workers_helpers import all_tiles, make_spec, read_s3_tiff, submit, wait_final, wait_for
+from support.batch_requests import all_tiles, make_spec, read_s3_tiff, submit, wait_final, wait_for
 
 from evalbatch.objectstore import rasterio_env, vsi_path
 from evalbatch.settings import Settings
@@ -57,16 +57,16 @@ def registered_items(stac_url: str, collection_id: str) -> dict[str, Any]:
     return {item.id: item for item in collection.get_items()}
 
 
-def test_tiles_are_registered_live_and_open_with_rasterio(results_stack: LocalStack, results_store: Store) -> None:
-    settings = results_stack.settings
+def test_tiles_are_registered_live_and_open_with_rasterio(processing_stack: LocalStack, store: Store) -> None:
+    settings = processing_stack.settings
     spec = ndvi_spec()
-    request_id = submit(results_store, spec)
+    request_id = submit(store, spec)
     collection_id = results_collection_id(request_id)
     polls_while_processing = 0
     deadline = time.monotonic() + TIMEOUT_S
     while True:  # while it runs: every PROCESSED tile is already an item (registration comes first)
-        record = results_store.get_request(request_id)
-        processed = {t["name"] for t in all_tiles(results_store, request_id) if t["status"] == TileStatus.PROCESSED}
+        record = store.get_request(request_id)
+        processed = {t["name"] for t in all_tiles(store, request_id) if t["status"] == TileStatus.PROCESSED}
         items = registered_items(settings.stac_url, collection_id)
         assert processed <= set(items), f"processed tiles without an item: {processed - set(items)}"
         if record["status"] in FINAL:
@@ -77,12 +77,12 @@ def test_tiles_are_registered_live_and_open_with_rasterio(results_stack: LocalSt
     assert record["status"] == RequestStatus.DONE, record.get("error")
     assert polls_while_processing > 0
 
-    tiles = {t["name"]: t for t in all_tiles(results_store, request_id)}
+    tiles = {t["name"]: t for t in all_tiles(store, request_id)}
     items = registered_items(settings.stac_url, collection_id)
     assert set(items) == set(tiles)
     expected_sha = hashlib.sha256(NDVI_AND_MASK.encode()).hexdigest()
     archive = pystac_client.Client.open(settings.stac_url)
-    s3 = results_stack.s3.client()
+    s3 = processing_stack.s3.client()
     for name, item in items.items():
         tile = tiles[name]
         assert tile.get("stacError") is None
@@ -124,28 +124,28 @@ def test_tiles_are_registered_live_and_open_with_rasterio(results_stack: LocalSt
 
 
 def test_catalog_failure_keeps_the_tile_and_records_the_error(
-    results_stack: LocalStack, results_store: Store, monkeypatch: pytest.MonkeyPatch
+    processing_stack: LocalStack, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = results_stack.settings
-    request_id = submit(results_store, ndvi_spec(), user_action="ANALYSE")
-    wait_for(results_store, request_id, {RequestStatus.ANALYSIS_DONE.value})
-    assert results_store.transition(request_id, RequestStatus.PROCESSING, [RequestStatus.ANALYSIS_DONE])
-    tile = all_tiles(results_store, request_id)[0]
+    settings = processing_stack.settings
+    request_id = submit(store, ndvi_spec(), user_action="ANALYSE")
+    wait_for(store, request_id, {RequestStatus.ANALYSIS_DONE.value})
+    assert store.transition(request_id, RequestStatus.PROCESSING, [RequestStatus.ANALYSIS_DONE])
+    tile = all_tiles(store, request_id)[0]
 
     def catalog_down(self: Any, item: Any) -> None:
         raise httpx.ConnectError("STAC API unreachable")
 
     monkeypatch.setattr(results_stac.ResultsCatalog, "upsert_item", catalog_down)
-    process_tile(results_store, settings, request_id, int(tile["id"]))
+    process_tile(store, settings, request_id, int(tile["id"]))
 
-    done = results_store.get_tile(request_id, int(tile["id"]))
+    done = store.get_tile(request_id, int(tile["id"]))
     assert done["status"] == TileStatus.PROCESSED
     assert "STAC API unreachable" in done["stacError"]
-    delivered, _ = read_s3_tiff(results_stack.s3.client(), done["outputs"]["default"])
+    delivered, _ = read_s3_tiff(processing_stack.s3.client(), done["outputs"]["default"])
     assert delivered.shape[0] == 1
     assert tile["name"] not in registered_items(settings.stac_url, results_collection_id(request_id))
-    results_store.transition(request_id, RequestStatus.CANCELED, [RequestStatus.PROCESSING])
-    wait_final(results_store, request_id)
+    store.transition(request_id, RequestStatus.CANCELED, [RequestStatus.PROCESSING])
+    wait_final(store, request_id)
 
 
 def test_publish_reports_an_unreachable_catalog_instead_of_raising() -> None:

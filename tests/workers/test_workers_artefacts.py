@@ -7,7 +7,7 @@ import struct
 
 import shapely
 from shapely.geometry import box
-from workers_helpers import make_spec
+from support.batch_requests import make_spec
 
 from evalbatch.states import TileStatus
 from evalbatch.store import Store

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from rio_cogeo.cogeo import cog_validate
 from support.archive_reference import by_day, composite, ndvi, order_layers
-from workers_helpers import (
+from support.batch_requests import (
     all_tiles,
     archived_layers,
     make_spec,

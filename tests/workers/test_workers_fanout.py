@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rq.job import Job
 from rq.serializers import JSONSerializer
-from workers_helpers import make_spec
+from support.batch_requests import make_spec
 
 from evalbatch import keys
 from evalbatch.queues import tile_queue

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from workers_helpers import (
+from support.batch_requests import (
     all_tiles,
     archived_layers,
     make_spec,

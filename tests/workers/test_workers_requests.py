@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 import numpy as np
-from workers_helpers import all_tiles, archived_layers, make_spec, read_s3_tiff, submit, wait_final, wait_for
+from support.batch_requests import all_tiles, archived_layers, make_spec, read_s3_tiff, submit, wait_final, wait_for
 
 from evalbatch.spec import delivery_root
 from evalbatch.states import RequestStatus, TileStatus

@@ -1,4 +1,5 @@
-"""Helpers of the workers tests: requests written straight into the store, as the API would."""
+"""Helpers of the end-to-end tests: requests written straight into the store (as the API would), waiting for
+them, reading their outputs, and the independent reference of the test area."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from typing import Any
 
 import numpy as np
 from rasterio.io import MemoryFile
-from support.archive_reference import Layer, layers
 
 from evalbatch.queues import enqueue_analyse
 from evalbatch.spec import JobSpec, normalise_tile_path
 from evalbatch.states import FINAL_STATES, RequestStatus
 from evalbatch.store import Store, utc_now
+from support.archive_reference import Layer, layers
 from workers.catalog import parse_time
 
 ARCHIVE_BBOX = (11.95, 46.00, 12.05, 46.06)
