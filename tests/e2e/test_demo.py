@@ -32,6 +32,17 @@ def test_demo_request_is_done_across_two_utm_zones(demo_run) -> None:
         assert png is not None and png.read_bytes()[:8] == PNG_SIGNATURE
 
 
+def test_estimate_matches_what_the_workers_did(demo_run) -> None:
+    """ANALYSE's real scene counts equal the scenes each tile read, and the dry-run time is within 2x of the
+    measured mean tile time (both measured on the same machine, under the same load)."""
+    estimate = demo_run.request["estimate"]
+    for tile in demo_run.tiles:
+        assert len(tile["scenes"]) == tile["sceneCount"], tile["name"]
+    assert estimate["scenes"] == sum(tile["sceneCount"] for tile in demo_run.tiles)
+    measured = sum(tile["seconds"] for tile in demo_run.tiles) / len(demo_run.tiles)
+    assert 0.5 <= estimate["perTileSeconds"] / measured <= 2.0, (estimate["perTileSeconds"], measured)
+
+
 def _best_tile_per_zone(tiles: list[dict]) -> list[dict]:
     aoi = box(*demo.DEMO_BBOX)
     best: dict[int, dict] = {}
