@@ -307,8 +307,11 @@ class BatchService:
         status = current or record["status"]
         if rule.outcome is not Outcome.APPLY:
             raise Conflict(f"A request with status {self._status(version, status)} cannot be deleted.")
-        if record.get("userAction") == UserAction.START.value:
-            raise Conflict("A request that was started cannot be deleted.")
-        if self.store.tile_counts(request_id)[TileStatus.PROCESSED.value] > 0:
+        counts = self.store.tile_counts(request_id)
+        if counts[TileStatus.PROCESSED.value] > 0:
             raise Conflict("A request with processed tiles cannot be deleted.")
+        # a canceled request no longer says START, but tiles that left PENDING were handed to workers
+        scheduled = sum(n for status, n in counts.items() if status != TileStatus.PENDING.value)
+        if record.get("userAction") == UserAction.START.value or scheduled:
+            raise Conflict("A request that was started cannot be deleted.")
         self.store.delete_request(request_id)

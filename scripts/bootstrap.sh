@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up evalbatch on a fresh Debian 12 machine; safe to run again (fast when everything is in place).
-#   - Debian packages: redis-server, postgresql, postgresql-15-postgis-3, chromium (browser tests) (apt-get update only when one is missing)
+#   - Debian packages: redis-server, postgresql, postgresql-15-postgis-3, chromium (browser tests), curl and jq (the documented curl examples) (apt-get update only when one is missing)
 #   - .venv with Python >= 3.11 and `pip install -e '.[dev,local]'` (skipped while pyproject.toml is unchanged)
 # The local stack (`evalbatch up`) runs its own Redis and PostgreSQL as the current user, on its own ports and
 # data directories: the Debian system services are neither used nor required.
@@ -8,7 +8,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-APT_PACKAGES=(redis-server postgresql postgresql-15-postgis-3 chromium)
+APT_PACKAGES=(redis-server postgresql postgresql-15-postgis-3 chromium curl jq)
 VENV=.venv
 INSTALL_STAMP="$VENV/.evalbatch-install.sha256"
 MIN_PYTHON=(3 11)

@@ -140,7 +140,13 @@ def test_delete_is_refused_after_start_or_with_processed_tiles(client: TestClien
     processed, _ = _prepare(client, alice, 1, RequestStatus.CANCELED)
     store.set_tile_status(processed, 1, TileStatus.PROCESSED)
     assert client.delete(f"/api/v1/batch/process/{processed}", headers=alice.headers).status_code == 409
-    assert store.get_request(started) is not None and store.get_request(processed) is not None
+    # canceled after its tiles were handed to workers: userAction says CANCEL, the queued tile still counts
+    queued, _ = _prepare(client, alice, 1, RequestStatus.CANCELED)
+    store.set_tile_status(queued, 1, TileStatus.QUEUED)
+    response = client.delete(f"/api/v1/batch/process/{queued}", headers=alice.headers)
+    assert response.status_code == 409 and "started" in response.json()["error"]["message"]
+    for request_id in (started, processed, queued):
+        assert store.get_request(request_id) is not None
 
 
 def test_cancel_stops_the_queued_tile_jobs(client: TestClient, alice: Account) -> None:
