@@ -5,17 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from api.errors import BadPayload
+from evalbatch.objectstore import S3Credentials, put_bytes, s3_client
 from evalbatch.settings import Settings
-from evalbatch.spec import split_s3_url
 
-S3_CONFIG = Config(
-    s3={"addressing_style": "path"}, connect_timeout=5, read_timeout=20, retries={"max_attempts": 2}
-)
+UPLOAD_ATTEMPTS = 2
+UPLOAD_TIMEOUT_S = 20.0
 
 
 def request_copy_url(root: str, request_id: str) -> str:
@@ -28,19 +25,11 @@ def upload_request_copy(
 ) -> str:
     """Upload the (secret-free) request body with the request's own keys (`{"s3": {...}}`) or the
     deployment's; raises BadPayload when the delivery location is not writable."""
-    credentials = secrets.get("s3", {})
     url = request_copy_url(root, request_id)
-    bucket, key = split_s3_url(url)
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint_url,
-        aws_access_key_id=credentials.get("accessKey") or settings.s3_access_key or None,
-        aws_secret_access_key=credentials.get("secretAccessKey") or settings.s3_secret_key or None,
-        region_name=settings.s3_region,
-        config=S3_CONFIG,
-    )
+    creds = S3Credentials.from_settings(settings).with_secrets(secrets)
+    s3 = s3_client(creds, attempts=UPLOAD_ATTEMPTS, timeout_s=UPLOAD_TIMEOUT_S)
     try:
-        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(body, indent=2).encode(), ContentType="application/json")
+        put_bytes(s3, url, json.dumps(body, indent=2).encode(), "application/json")
     except (BotoCoreError, ClientError) as exc:
         raise BadPayload.field("output.delivery.s3.url", f"cannot write to the delivery location {url}: {exc}") from exc
     return url

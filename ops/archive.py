@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from affine import Affine
 from tqdm import tqdm
 
+from evalbatch.objectstore import S3Credentials, ensure_bucket, s3_client
 from evalbatch.profiles import SENTINEL_2_L2A, get_profile
 from evalbatch.settings import Settings
 from ops.archive_cog import cog_bytes
 from ops.archive_render import cloud_cover, render_scene
-from ops.archive_s3 import ensure_bucket, existing_etags, put_unless_identical, s3_client
+from ops.archive_s3 import existing_etags, put_unless_identical
 from ops.archive_scenes import SceneSpec, generate_scenes
 from ops.archive_stac import AssetFile, StacLoader, build_item, collection_document, object_key
 
@@ -136,7 +137,7 @@ def synth(
     bucket = settings.archive_bucket
     # Group by tile so each worker process reuses the land cover it computed for that tile.
     scenes = sorted(generate_scenes(bbox, start, days, seed), key=lambda s: (s.mgrs_tile, s.datetime))
-    s3 = s3_client(settings)
+    s3 = s3_client(S3Credentials.from_settings(settings))
     ensure_bucket(s3, bucket)
     etags: dict[str, str] = {}
     for tile in sorted({s.mgrs_tile for s in scenes}):

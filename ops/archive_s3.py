@@ -4,34 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-import boto3
-from botocore import UNSIGNED
 from botocore.client import BaseClient
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
-from evalbatch.settings import Settings
-
-
-def s3_client(settings: Settings) -> BaseClient:
-    """A boto3 S3 client for the configured endpoint; unsigned when no keys are configured."""
-    signing: dict = {}
-    if settings.s3_access_key and settings.s3_secret_key:
-        signing = {"aws_access_key_id": settings.s3_access_key, "aws_secret_access_key": settings.s3_secret_key}
-    config = Config(s3={"addressing_style": "path"}, signature_version=None if signing else UNSIGNED)
-    return boto3.client(
-        "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region, config=config, **signing
-    )
-
-
-def ensure_bucket(client: BaseClient, bucket: str) -> None:
-    """Create `bucket` unless it exists."""
-    try:
-        client.head_bucket(Bucket=bucket)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in {"404", "NoSuchBucket", "NotFound"}:
-            raise
-        client.create_bucket(Bucket=bucket)
 
 
 def existing_etags(client: BaseClient, bucket: str, prefix: str) -> dict[str, str]:

@@ -130,7 +130,7 @@ def write_quicklook(tiles: list[dict[str, Any]], settings: Settings, path: Path)
     from matplotlib.figure import Figure
     from shapely.geometry import box, shape
 
-    from evalbatch.objectstore import rasterio_env, vsi_path
+    from evalbatch.objectstore import S3Credentials, rasterio_env, vsi_path
 
     done = [t for t in tiles if t["status"] == "PROCESSED" and t.get("outputs")]
     if not done:
@@ -139,7 +139,7 @@ def write_quicklook(tiles: list[dict[str, Any]], settings: Settings, path: Path)
     tile = max(done, key=lambda t: (shape(t["geometry"]).intersection(aoi).area, t["name"]))
     outputs = tile["outputs"]
     url = outputs["default"] if isinstance(outputs, dict) else outputs[0]
-    with rasterio_env(settings), rasterio.open(vsi_path(url)) as src:
+    with rasterio_env(S3Credentials.from_settings(settings)), rasterio.open(vsi_path(url)) as src:
         ndvi = src.read(1, masked=True)
     figure = Figure(figsize=(6, 5), layout="constrained")
     axes = figure.add_subplot()

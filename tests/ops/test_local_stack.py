@@ -96,9 +96,9 @@ def test_status_reports_healthy_services_and_keys_that_work(local_stack: LocalSt
 
 
 def test_s3_rejects_unknown_keys(local_stack: LocalStack) -> None:
-    from ops.seaweed_service import s3_client
+    from evalbatch.objectstore import S3Credentials, s3_client
 
-    impostor = s3_client(local_stack.describe()["urls"]["s3"], "nobody", "wrong-secret", "us-east-1")
+    impostor = s3_client(S3Credentials(local_stack.describe()["urls"]["s3"], "nobody", "wrong-secret", "us-east-1"))
     with pytest.raises(ClientError):
         impostor.list_buckets()
 

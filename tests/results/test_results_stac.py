@@ -15,7 +15,7 @@ import rasterio
 from shapely.geometry import shape
 from support.batch_requests import all_tiles, make_spec, read_s3_tiff, submit, wait_final, wait_for
 
-from evalbatch.objectstore import rasterio_env, vsi_path
+from evalbatch.objectstore import S3Credentials, rasterio_env, vsi_path
 from evalbatch.settings import Settings
 from evalbatch.states import FINAL_STATES, RequestStatus, TileStatus
 from evalbatch.store import Store
@@ -105,7 +105,7 @@ def test_tiles_are_registered_live_and_open_with_rasterio(processing_stack: Loca
         for output_id, asset in item.assets.items():
             assert asset.href == tile["outputs"][output_id] and asset.href.startswith("s3://")
             assert asset.roles == ["data"] and "cloud-optimized" in asset.media_type
-            with rasterio_env(settings), rasterio.open(vsi_path(asset.href)) as dataset:
+            with rasterio_env(S3Credentials.from_settings(settings)), rasterio.open(vsi_path(asset.href)) as dataset:
                 assert dataset.crs.to_epsg() == int(props["proj:code"].split(":")[1]) == tile["epsg"]
                 assert [dataset.height, dataset.width] == props["proj:shape"]
                 assert list(dataset.transform)[:6] == pytest.approx(props["proj:transform"])
