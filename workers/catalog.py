@@ -146,7 +146,7 @@ def sort_items(items: Sequence[CatalogItem], order: str) -> list[CatalogItem]:
     return by_date
 
 
-def _retrying(call: Callable[[], T]) -> T:
+def _retrying(call: Callable[[], T], stac_url: str) -> T:
     delay = SEARCH_BACKOFF_S
     for attempt in range(SEARCH_ATTEMPTS):
         try:
@@ -156,7 +156,9 @@ def _retrying(call: Callable[[], T]) -> T:
             if status is not None and 400 <= int(status) < 500 and int(status) != 429:
                 raise
             if attempt == SEARCH_ATTEMPTS - 1:
-                raise TransientError(f"STAC search failed after {SEARCH_ATTEMPTS} attempts: {exc}") from exc
+                raise TransientError(
+                    f"STAC search failed after {SEARCH_ATTEMPTS} attempts, STAC API {stac_url} unavailable: {exc}"
+                ) from exc
             time.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")
@@ -180,8 +182,8 @@ def search(stac_url: str, flt: DataFilter, geometry: dict[str, Any]) -> list[Cat
         return list(found.items_as_dicts())
 
     try:
-        features = _retrying(lambda: run(True))
+        features = _retrying(lambda: run(True), stac_url)
     except pystac_client.exceptions.APIError:
-        features = _retrying(lambda: run(False))  # a server without the query extension
+        features = _retrying(lambda: run(False), stac_url)  # a server without the query extension
     items = [item_from_stac(f) for f in features]
     return sort_items([i for i in items if accept(i, flt)], flt.mosaicking_order)

@@ -6,13 +6,17 @@ the scheduler (needed for retries with intervals), uses the JSON serializer and 
 before the tile queue. When rq gives up on a tile job (retries exhausted, work horse killed, timeout) the
 tile is marked FAILED with the reason; a stopped job (cancel) gives its tile back. The process memory is
 capped at EVALBATCH_WORKER_MEMORY_LIMIT_BYTES (RLIMIT_DATA, see evaluator.limits), inherited by the horses.
+When Redis goes away during a job the worker waits for it, re-queues lost jobs (workers.recovery) and starts over.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
+import time
 from typing import Any
 
 import redis
@@ -43,6 +47,8 @@ HEAVY_MODULES = (
 )
 
 log = logging.getLogger("workers.launch")
+REDIS_WAIT_FIRST_S = 0.5
+REDIS_WAIT_MAX_S = 10.0
 
 
 def preload() -> None:
@@ -102,15 +108,65 @@ def main(argv: list[str] | None = None) -> int:
 
         apply_memory_limit(settings.worker_memory_limit_bytes)  # inherited by every work horse
     connection = redis.Redis.from_url(settings.redis_url)
-    worker = EvalbatchWorker(
-        args.queues,
-        connection=connection,
-        name=args.name,
-        serializer=JSONSerializer,
-        work_horse_killed_handler=horse_killed,
-    )
-    worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level=args.log_level)
-    return 0
+    while True:
+        wait_for_redis(connection)
+        recover_lost_jobs(connection)
+        worker = EvalbatchWorker(
+            args.queues,
+            connection=connection,
+            name=args.name,
+            serializer=JSONSerializer,
+            work_horse_killed_handler=horse_killed,
+        )
+        try:
+            worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level=args.log_level)
+        except redis.exceptions.ConnectionError as exc:
+            # rq survives Redis outages only while it waits for jobs; lost during a job, it raises. Start over
+            # (a new worker registration) once Redis is back, after recovering the jobs the outage lost.
+            log.warning("lost the connection to Redis (%s); reconnecting", exc)
+            abandon(worker, connection)
+            continue
+        return 0
+
+
+def abandon(worker: Worker, connection: redis.Redis) -> None:
+    """End a worker that lost Redis mid-job: kill its work horse, wait for Redis, unregister the worker, so
+    that recovery sees its job as lost and queues it again (a crash costs a retry)."""
+    if worker.horse_pid:
+        with contextlib.suppress(OSError):
+            worker.kill_horse(signal.SIGKILL)
+            os.waitpid(worker.horse_pid, 0)
+    if worker.scheduler is not None:
+        with contextlib.suppress(Exception):
+            worker.stop_scheduler()  # the next worker runs its own; recovery frees the old one's locks
+    wait_for_redis(connection)
+    try:
+        worker.register_death()
+    except redis.exceptions.RedisError as exc:
+        log.warning("could not unregister worker %s: %s", worker.name, exc)
+
+
+def wait_for_redis(connection: redis.Redis) -> None:
+    """Block until Redis answers (backoff up to REDIS_WAIT_MAX_S between attempts)."""
+    delay = REDIS_WAIT_FIRST_S
+    while True:
+        try:
+            connection.ping()
+            return
+        except redis.exceptions.ConnectionError:
+            time.sleep(delay)
+            delay = min(delay * 2, REDIS_WAIT_MAX_S)
+
+
+def recover_lost_jobs(connection: redis.Redis) -> None:
+    """Re-queue the jobs a Redis crash or a dead worker lost (workers.recovery); never fails the start."""
+    from evalbatch.store import Store
+    from workers.recovery import recover
+
+    try:
+        recover(Store(connection), get_settings())
+    except redis.exceptions.RedisError as exc:
+        log.warning("recovery of lost jobs skipped: %s", exc)
 
 
 if __name__ == "__main__":

@@ -3,21 +3,25 @@ and the overwrite / skipExisting rules of batch-api.md §4.3."""
 
 from __future__ import annotations
 
+import errno
 import json
-from collections.abc import Sequence
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
+import rasterio.errors
 from rasterio.enums import Resampling
 from rasterio.io import DatasetWriter
 from rasterio.windows import Window
 from rio_cogeo.cogeo import cog_translate, cog_validate
 from rio_cogeo.profiles import cog_profiles
 
-from workers.errors import InvalidRequestError, OutputExistsError
+from workers.errors import InvalidRequestError, OutputExistsError, TransientError, describe
 from workers.storage import object_exists, put_bytes, upload_file
 from workers.tilegrid import TileGrid
 
@@ -34,6 +38,7 @@ V2_BLOCK_SIZE = 256
 TEMP_BLOCK_SIZE = 256
 TIFF_TYPE = "image/tiff"
 JSON_TYPE = "application/json"
+FULL_DISK_FREE_BYTES = 1024**2  # a write error with less than this left in the work directory: disk full
 OVERVIEW_RESAMPLINGS = (
     "nearest", "average", "gauss", "cubic", "cubicspline", "lanczos", "average_magphase", "mode", "bilinear"
 )
@@ -130,6 +135,28 @@ class StripWriter:
         if not is_valid:
             raise RuntimeError(f"written COG is not valid: {errors}")
         return destination
+
+
+def disk_full(directory: Path, exc: BaseException) -> bool:
+    """Whether `exc` (GDAL reports only "Write failed") comes from a full filesystem under `directory`."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    try:
+        return shutil.disk_usage(directory).free < FULL_DISK_FREE_BYTES
+    except OSError:
+        return False
+
+
+@contextmanager
+def reporting_full_disk(directory: Path) -> Iterator[None]:
+    """Turn a write error on a full work directory into a TransientError saying "No space left" (retried:
+    another worker, or this one later, may have room)."""
+    try:
+        yield
+    except (OSError, rasterio.errors.RasterioError) as exc:
+        if not disk_full(directory, exc):
+            raise
+        raise TransientError(f"No space left on device in the work directory {directory}: {describe(exc)}") from exc
 
 
 def check_targets(client: Any, urls: Sequence[str], overwrite: bool, skip_existing: bool) -> bool:

@@ -31,7 +31,15 @@ from workers.interpolation import InterpolationSpec, interpolate, to_days
 from workers.masking import SCL_BAND, cloud_classes, valid_pixels
 from workers.memory import peak_rss_bytes, reset_peak
 from workers.mosaic import ORBIT, SIMPLE, Compositor, Sample, group_samples
-from workers.output import CogOptions, StripWriter, check_targets, deliver_cog, deliver_userdata, dtype_of
+from workers.output import (
+    CogOptions,
+    StripWriter,
+    check_targets,
+    deliver_cog,
+    deliver_userdata,
+    dtype_of,
+    reporting_full_disk,
+)
 from workers.reading import AssetRead, TileReader, resampling_for
 from workers.results_stac import results_profile
 from workers.storage import S3Credentials, rasterio_env, s3_client
@@ -308,8 +316,8 @@ def run_tile(
         return result
     items = catalog.search(settings.stac_url, source.data_filter, tile_search_geometry(grid))
     bands = [b for b in script.bands if b != DATA_MASK]
-    with tempfile.TemporaryDirectory(dir=workdir, prefix="tile-") as tmp, rasterio_env(creds), \
-            script.session(SCRIPT_TIMEOUT_S) as run:
+    with tempfile.TemporaryDirectory(dir=workdir, prefix="tile-") as tmp, reporting_full_disk(Path(tmp)), \
+            rasterio_env(creds), script.session(SCRIPT_TIMEOUT_S) as run:
         tmpdir = Path(tmp)
         axis = plan_time_axis(run, script, source, items)
         outputs: list[OutputSpec] = run.update_output(axis.scenes)

@@ -7,13 +7,14 @@ Each dataset is read by one thread at a time: a strip reads every asset at most 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import rasterio
+import rasterio.errors
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
@@ -49,6 +50,23 @@ def resampling_for(processing: dict[str, str] | None, native_res: float, target_
     return RESAMPLING[name]
 
 
+@contextmanager
+def naming_the_object(href: str) -> Iterator[None]:
+    """Re-raise GDAL I/O errors (still retried) with the object they concern in the message: GDAL's own
+    messages often do not say which file is unreadable."""
+    try:
+        yield
+    except rasterio.errors.RasterioIOError as exc:
+        if href in str(exc):
+            raise
+        raise rasterio.errors.RasterioIOError(f"{href}: {exc}") from exc
+
+
+def _read(asset: AssetRead, vrt: WarpedVRT, window: Window) -> np.ndarray:
+    with naming_the_object(asset.href):
+        return vrt.read(1, window=window)
+
+
 class TileReader:
     """Reads strips of many assets warped to one tile grid; use as a context manager."""
 
@@ -77,7 +95,8 @@ class TileReader:
         if vrt is None:
             # Full resolution only: GDAL would otherwise warp from an overview when downsampling, and
             # overview pixels (averages) are not the source pixels NEAREST resampling must return.
-            src = self._stack.enter_context(rasterio.open(gdal_path(asset.href), OVERVIEW_LEVEL="NONE"))
+            with naming_the_object(asset.href):
+                src = self._stack.enter_context(rasterio.open(gdal_path(asset.href), OVERVIEW_LEVEL="NONE"))
             vrt = self._stack.enter_context(
                 WarpedVRT(
                     src,
@@ -96,6 +115,6 @@ class TileReader:
     def read(self, assets: Sequence[AssetRead], window: Window) -> list[np.ndarray]:
         """One (rows, width) array per asset for `window` of the tile, in the source dtype (0 = nodata)."""
         vrts = [self._vrt(a) for a in assets]  # opening happens here, in the caller's thread
-        arrays = list(self._pool.map(lambda v: v.read(1, window=window), vrts))
+        arrays = list(self._pool.map(lambda pair: _read(*pair, window), zip(assets, vrts, strict=True)))
         self.bytes_read += sum(a.nbytes for a in arrays)
         return arrays

@@ -1,0 +1,82 @@
+"""S3 and the STAC API unavailable for a while: tiles retry with backoff and succeed once the service is back;
+the STAC API down at analysis fails the request with a message naming the catalog (decision: an analysis is
+cheap to repeat and the user must learn at once that the catalog is down, so it is not retried for minutes)."""
+
+from __future__ import annotations
+
+import time
+
+from fault_helpers import ORBIT_COUNT, assert_consistent, restart_service
+from support.batch_requests import make_spec, read_s3_tiff, submit, wait_final, wait_for
+
+from evalbatch.queues import enqueue_start
+from evalbatch.states import Action, RequestStatus, TileStatus
+from ops.ports import HOST
+
+OUTAGE_S = 8.0  # longer than the in-process retries (GDAL, boto3, STAC search): rq's retry must take over
+
+
+def analysed(store, name: str) -> str:
+    """A request analysed (ANALYSIS_DONE) but not started."""
+    request_id = submit(store, make_spec(ORBIT_COUNT, tile_path=f"s3://results/{name}", overwrite=True),
+                        user_action="ANALYSE")
+    record = wait_for(store, request_id, {RequestStatus.ANALYSIS_DONE.value, RequestStatus.FAILED.value})
+    assert record["status"] == RequestStatus.ANALYSIS_DONE, record.get("error")
+    return request_id
+
+
+def start(store, request_id: str) -> None:
+    """What the API does on START."""
+    rule, _ = store.apply_action(request_id, Action.START, 1)
+    assert rule.to is RequestStatus.PROCESSING
+    enqueue_start(store.redis, request_id)
+
+
+def assert_done_with_every_output(store, stack, request_id: str) -> list[dict]:
+    record = wait_final(store, request_id)
+    assert record["status"] == RequestStatus.DONE, (record.get("error"), store.tile_counts(request_id))
+    tiles = assert_consistent(store, request_id)
+    s3 = stack.s3.client()
+    for tile in tiles:
+        assert tile["status"] == TileStatus.PROCESSED
+        data, _ = read_s3_tiff(s3, tile["outputs"]["default"])
+        assert data.shape == (1, tile["heightPx"], tile["widthPx"])
+    return tiles
+
+
+def test_s3_outage_during_processing_is_retried(fault_store, fault_stack):
+    request_id = analysed(fault_store, "s3-outage")
+    fault_stack.s3.stop()
+    try:
+        start(fault_store, request_id)
+        time.sleep(OUTAGE_S)
+        assert fault_store.get_request(request_id)["status"] == RequestStatus.PROCESSING
+    finally:
+        restart_service(fault_stack.s3)
+    tiles = assert_done_with_every_output(fault_store, fault_stack, request_id)
+    assert max(int(t["attempts"]) for t in tiles) >= 2  # the outage cost retries, not tiles
+
+
+def test_stac_outage_during_processing_is_retried(fault_store, fault_stack):
+    request_id = analysed(fault_store, "stac-outage")
+    fault_stack.stac.stop()
+    try:
+        start(fault_store, request_id)
+        time.sleep(OUTAGE_S)
+        assert fault_store.get_request(request_id)["status"] == RequestStatus.PROCESSING
+    finally:
+        restart_service(fault_stack.stac)
+    tiles = assert_done_with_every_output(fault_store, fault_stack, request_id)
+    assert max(int(t["attempts"]) for t in tiles) >= 2
+
+
+def test_stac_down_at_analysis_fails_naming_the_catalog(fault_store, fault_stack):
+    fault_stack.stac.stop()
+    try:
+        request_id = submit(fault_store, make_spec(ORBIT_COUNT, tile_path="s3://results/stac-down", overwrite=True))
+        record = wait_final(fault_store, request_id, timeout_s=120)
+    finally:
+        restart_service(fault_stack.stac)
+    assert record["status"] == RequestStatus.FAILED
+    assert f"{HOST}:{fault_stack.ports.stac}" in record["error"], record["error"]
+    assert "STAC" in record["error"]
