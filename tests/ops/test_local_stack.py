@@ -148,6 +148,7 @@ def test_the_api_starts_and_answers_health(local_stack: LocalStack) -> None:
 
 @pytest.mark.skipif(module_missing(worker_service.LAUNCH_MODULE), reason="workers.launch is not written yet")
 def test_workers_start_scale_and_stop(local_stack: LocalStack) -> None:
+    running_before = local_stack.workers.info()["count"]  # other tests of the session may rely on them
     try:
         local_stack.start_workers(2)
         assert local_stack.workers.info()["count"] == 2
@@ -155,6 +156,9 @@ def test_workers_start_scale_and_stop(local_stack: LocalStack) -> None:
         assert local_stack.start_all(api=False)["workers"] == "already running"  # keeps the running count
         local_stack.start_workers(1)
         assert list(local_stack.workers.running()) == [1]
+        local_stack.workers.stop()
+        assert local_stack.workers.running() == {}
     finally:
         local_stack.workers.stop()
-    assert local_stack.workers.running() == {}
+        if running_before:
+            local_stack.start_workers(running_before)
