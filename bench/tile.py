@@ -52,7 +52,7 @@ import json, sys, time
 from evalbatch.settings import Settings
 from evalbatch.spec import JobSpec
 from workers.pipeline import run_tile
-from workers.storage import S3Credentials
+from evalbatch.objectstore import S3Credentials
 from workers.memory import peak_rss_bytes
 args = json.loads(sys.argv[1])
 settings = Settings()
@@ -72,7 +72,7 @@ from rasterio.crs import CRS
 from rasterio.vrt import WarpedVRT
 import pystac_client
 from evalbatch.settings import Settings
-from workers.storage import S3Credentials, rasterio_env
+from evalbatch.objectstore import S3Credentials, rasterio_env
 from workers.memory import peak_rss_bytes
 args = json.loads(sys.argv[1])
 s = Settings()

@@ -16,6 +16,7 @@ from typing import Any
 
 import redis
 
+from evalbatch.objectstore import S3Credentials
 from evalbatch.settings import Settings
 from evalbatch.spec import JobSpec
 from evalbatch.store import Store
@@ -23,7 +24,6 @@ from evaluator import EvalscriptError
 from ops.services import LocalStack, saved_ports
 from workers.errors import describe
 from workers.pipeline import run_tile
-from workers.storage import S3Credentials
 
 REDIS_URL_ENV = "EVALBATCH_REDIS_URL"
 

@@ -12,6 +12,7 @@ import numpy as np
 from shapely import STRtree
 from shapely.geometry import mapping
 
+from evalbatch.objectstore import S3Credentials
 from evalbatch.settings import Settings
 from evalbatch.spec import JobSpec
 from evalbatch.states import RequestStatus, UserAction, after_analysis
@@ -24,7 +25,6 @@ from workers.errors import UserError, describe
 from workers.mosaic import SIMPLE, group_samples
 from workers.output import dtype_of
 from workers.pipeline import DATA_MASK, Datasource, run_tile, to_scene
-from workers.storage import S3Credentials
 
 log = logging.getLogger(__name__)
 

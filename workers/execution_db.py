@@ -6,10 +6,10 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+from evalbatch.objectstore import S3Credentials, s3_client, upload_file
 from evalbatch.settings import Settings
 from evalbatch.states import TileStatus
 from evalbatch.store import Store
-from workers.storage import S3Credentials, s3_client, upload_file
 
 SQLITE_TYPE = "application/vnd.sqlite3"
 UPLOAD_EVERY_TILES = 50

@@ -8,12 +8,12 @@ from typing import Any
 
 from shapely.geometry import box
 
+from evalbatch.objectstore import S3Credentials, s3_client, upload_file
 from evalbatch.settings import Settings
 from evalbatch.spec import JobSpec
 from evalbatch.store import Store
 from evaluator import Evalscript
 from workers.geopackage import Column, write_geopackage
-from workers.storage import S3Credentials, s3_client, upload_file
 from workers.tilegrid import TileGrid
 
 COLUMNS = (

@@ -21,8 +21,8 @@ from rasterio.windows import Window
 from rio_cogeo.cogeo import cog_translate, cog_validate
 from rio_cogeo.profiles import cog_profiles
 
+from evalbatch.objectstore import object_exists, put_bytes, upload_file
 from workers.errors import InvalidRequestError, OutputExistsError, TransientError, describe
-from workers.storage import object_exists, put_bytes, upload_file
 from workers.tilegrid import TileGrid
 
 SAMPLE_TYPE_DTYPES = {

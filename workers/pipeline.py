@@ -21,6 +21,7 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 from shapely.geometry import box, mapping
 
+from evalbatch.objectstore import S3Credentials, rasterio_env, s3_client
 from evalbatch.profiles import LOCAL, CollectionProfile, get_profile
 from evalbatch.settings import Settings
 from evalbatch.spec import USERDATA_ID, JobSpec
@@ -42,7 +43,6 @@ from workers.output import (
 )
 from workers.reading import AssetRead, TileReader, resampling_for
 from workers.results_stac import results_profile
-from workers.storage import S3Credentials, rasterio_env, s3_client
 from workers.tilegrid import TileGrid
 from workers.units import convert
 

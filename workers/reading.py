@@ -19,7 +19,7 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from workers.storage import gdal_path
+from evalbatch.objectstore import vsi_path
 from workers.tilegrid import TileGrid
 
 RESAMPLING = {"NEAREST": Resampling.nearest, "BILINEAR": Resampling.bilinear, "BICUBIC": Resampling.cubic}
@@ -96,7 +96,7 @@ class TileReader:
             # Full resolution only: GDAL would otherwise warp from an overview when downsampling, and
             # overview pixels (averages) are not the source pixels NEAREST resampling must return.
             with naming_the_object(asset.href):
-                src = self._stack.enter_context(rasterio.open(gdal_path(asset.href), OVERVIEW_LEVEL="NONE"))
+                src = self._stack.enter_context(rasterio.open(vsi_path(asset.href), OVERVIEW_LEVEL="NONE"))
             vrt = self._stack.enter_context(
                 WarpedVRT(
                     src,

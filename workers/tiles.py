@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from evalbatch import keys
+from evalbatch.objectstore import S3Credentials
 from evalbatch.settings import Settings
 from evalbatch.spec import JobSpec
 from evalbatch.states import RequestStatus, StoppedReason, TileStatus, after_tiles
@@ -19,7 +20,6 @@ from workers.errors import CancelledError, describe, is_transient
 from workers.execution_db import UPLOAD_EVERY_TILES, upload_execution_db
 from workers.pipeline import run_tile
 from workers.results_stac import publish_tile
-from workers.storage import S3Credentials
 
 log = logging.getLogger(__name__)
 
