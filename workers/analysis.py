@@ -25,6 +25,7 @@ from workers.errors import UserError, describe
 from workers.mosaic import SIMPLE, group_samples
 from workers.output import dtype_of
 from workers.pipeline import DATA_MASK, Datasource, run_tile, to_scene
+from workers.tilegrid import TileGrid
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ def count_scenes(
 ) -> list[TileScenes]:
     """Per tile, the items it will read and its samples per pixel, after maxCloudCoverage (in the search)
     and preProcessScenes (run once per distinct set of scenes)."""
-    tree = STRtree([t.footprint for t in tiles])
+    footprints = [TileGrid.from_tiler(t).footprint() for t in tiles]  # what each tile's search will cover
+    tree = STRtree(footprints)
     per_tile: list[list[int]] = [[] for _ in tiles]
     for item_index, item in enumerate(items):
         for tile_index in tree.query(item.geometry, predicate="intersects"):
@@ -187,7 +189,8 @@ def _analyse(store: Store, settings: Settings, request_id: str, spec: JobSpec) -
     items = catalog.search(settings.stac_url, flt, mapping(aoi.geometry))
     scenes = count_scenes(script, tiles, items, flt)
     sample_index = representative_index(scenes)
-    sample_items = [i for i in items if i.geometry.intersects(tiles[sample_index].footprint)]
+    sample_footprint = TileGrid.from_tiler(tiles[sample_index]).footprint()
+    sample_items = [i for i in items if i.geometry.intersects(sample_footprint)]
     validate_script(
         script, [to_scene(s) for s in group_samples(sample_items, script.mosaicking)][:8],
         flt.time_from, flt.time_to,

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rasterio.warp import transform_bounds
 from rasterio.windows import Window
-from shapely.geometry import box, mapping
+from shapely.geometry import mapping
 
 from evalbatch.objectstore import S3Credentials, rasterio_env, s3_client
 from evalbatch.profiles import LOCAL, CollectionProfile, get_profile
@@ -102,9 +101,8 @@ class Datasource:
 
 
 def tile_search_geometry(grid: TileGrid) -> dict[str, Any]:
-    """The tile's buffered raster bounds as a WGS84 GeoJSON polygon (for the catalog search)."""
-    west, south, east, north = transform_bounds(grid.crs, "EPSG:4326", *grid.bounds(), densify_pts=21)
-    return mapping(box(west, south, east, north))
+    """The tile's buffered raster outline as a WGS84 GeoJSON polygon (for the catalog search)."""
+    return mapping(grid.footprint())
 
 
 def to_scene(sample: Sample, date: datetime | None = None) -> Scene:

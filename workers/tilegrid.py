@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from affine import Affine
+from pyproj import Transformer
 from rasterio.crs import CRS
 from rasterio.windows import Window
+from shapely.geometry import Polygon
+
+from tiler import Tile
+
+
+@lru_cache(maxsize=128)
+def _to_wgs84(epsg: int) -> Transformer:
+    return Transformer.from_crs(epsg, 4326, always_xy=True)
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,18 @@ class TileGrid:
             width=int(tile["widthPx"]) + 2 * bx,
             height=int(tile["heightPx"]) + 2 * by,
         )
+
+    @classmethod
+    def from_tiler(cls, tile: Tile) -> TileGrid:
+        """From a tiler Tile (buffered raster)."""
+        return cls(epsg=tile.epsg, transform=tile.transform, width=tile.raster_width, height=tile.raster_height)
+
+    def footprint(self) -> Polygon:
+        """The buffered raster's outline in WGS84 lon/lat: the area whose scenes the tile reads. The analysis
+        counts scenes and the tile searches the catalog with this same polygon, so the counts agree."""
+        minx, miny, maxx, maxy = self.bounds()
+        lons, lats = _to_wgs84(self.epsg).transform([minx, maxx, maxx, minx], [maxy, maxy, miny, miny])
+        return Polygon(zip(lons, lats, strict=True))
 
     def strips(self, rows_per_strip: int) -> list[Window]:
         """Full-width windows of at most `rows_per_strip` rows covering the tile top to bottom."""
