@@ -69,22 +69,24 @@ def bbox_for(tiles: int) -> list[float]:
     return [0.5, 0.5, 0.5 + width - 1, 0.5 + rows - 1]
 
 
-def create_request(base_url: str, headers: dict[str, str], bbox: list[float]) -> str:
-    """Create a v1 request over `bbox` through the API; returns its id."""
+def create_request(
+    base_url: str, headers: dict[str, str], bounds: dict, grid_id: int = GRID_ID, resolution: float = RESOLUTION
+) -> str:
+    """Create a v1 request over `bounds` (processRequest.input.bounds) through the API; returns its id."""
     body = {
         "processRequest": {
             "input": {
-                "bounds": {"bbox": bbox},
+                "bounds": bounds,
                 "data": [{"type": "sentinel-2-l2a", "dataFilter": {"timeRange": {
                     "from": "2024-06-01T00:00:00Z", "to": "2024-06-30T23:59:59Z"}}}],
             },
             "evalscript": EVALSCRIPT,
         },
-        "tilingGrid": {"id": GRID_ID, "resolution": RESOLUTION},
-        "output": {"defaultTilePath": "s3://results/load/<requestId>/<tileName>/<outputId>.<format>"},
-        "description": "api load benchmark",
+        "tilingGrid": {"id": grid_id, "resolution": resolution},
+        "output": {"defaultTilePath": "s3://results/bench/<requestId>/<tileName>/<outputId>.<format>"},
+        "description": "api benchmark",
     }  # fmt: skip
-    response = httpx.post(f"{base_url}/api/v1/batch/process", json=body, headers=headers, timeout=60)
+    response = httpx.post(f"{base_url}/api/v1/batch/process", json=body, headers=headers, timeout=120)
     response.raise_for_status()
     return response.json()["id"]
 
@@ -281,7 +283,7 @@ def main() -> int:
                 "client_secret": created["client_secret"]}).json()["access_token"]  # fmt: skip
             headers = {"Authorization": f"Bearer {token}"}
             bbox = bbox_for(args.tiles)
-            request_id = create_request(context.api_url, headers, bbox)
+            request_id = create_request(context.api_url, headers, {"bbox": bbox})
             store = Store(client)
             tile_ids = store_tiles(store, request_id, bbox)
             baseline = asyncio.run(run_baseline(context.api_url, BASELINE_CALLS))

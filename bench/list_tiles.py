@@ -15,31 +15,11 @@ import time
 from pathlib import Path
 
 import httpx
-from api_load import EVALSCRIPT
+from api_load import create_request
 
 GRID_ID = 1
 RESOLUTION = 10.0
 PAGE = 100
-
-
-def create_request(base_url: str, headers: dict[str, str], bounds: dict) -> str:
-    """A v1 request over `bounds` on grid 1 at 10 m; returns its id."""
-    body = {
-        "processRequest": {
-            "input": {
-                "bounds": bounds,
-                "data": [{"type": "sentinel-2-l2a", "dataFilter": {"timeRange": {
-                    "from": "2024-06-01T00:00:00Z", "to": "2024-06-30T23:59:59Z"}}}],
-            },
-            "evalscript": EVALSCRIPT,
-        },
-        "tilingGrid": {"id": GRID_ID, "resolution": RESOLUTION},
-        "output": {"defaultTilePath": "s3://results/list-bench"},
-        "description": "tile listing benchmark",
-    }  # fmt: skip
-    response = httpx.post(f"{base_url}/api/v1/batch/process", json=body, headers=headers, timeout=120)
-    response.raise_for_status()
-    return response.json()["id"]
 
 
 def list_through_api(base_url: str, headers: dict[str, str], request_id: str) -> int:
@@ -101,7 +81,7 @@ def main() -> int:
             headers = {"Authorization": f"Bearer {token}"}
 
             start = time.perf_counter()
-            request_id = create_request(context.api_url, headers, bounds)
+            request_id = create_request(context.api_url, headers, bounds, GRID_ID, RESOLUTION)
             create_s = time.perf_counter() - start
 
             store = Store(client)
