@@ -18,9 +18,13 @@ from pathlib import Path
 
 import pytest
 import redis
+from fastapi.testclient import TestClient
+from support.api_accounts import Account, register
 from support.redis_server import RedisServer, running_redis
 from support.stack import running_stack, sigterm_runs_teardown, temporary_stack_home
 
+from api.app import create_app
+from evalbatch.settings import Settings
 from evalbatch.store import Store
 from ops.services import LocalStack
 
@@ -91,3 +95,25 @@ def store(processing_stack: LocalStack) -> Iterator[Store]:
     client = redis.Redis.from_url(processing_stack.settings.redis_url)
     yield Store(client)
     client.close()
+
+
+# --- API tests (tests/api, tests/security): each folder provides its own `settings` and `redis_conn` -------
+
+
+@pytest.fixture
+def client(settings: Settings, redis_conn: redis.Redis) -> Iterator[TestClient]:
+    """A TestClient of the app (lifespan run); server errors come back as 500 responses."""
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def alice(client: TestClient, redis_conn: redis.Redis) -> Account:
+    """Account A."""
+    return register(redis_conn, client, "alice")
+
+
+@pytest.fixture
+def bob(client: TestClient, redis_conn: redis.Redis) -> Account:
+    """Account B."""
+    return register(redis_conn, client, "bob")

@@ -12,19 +12,13 @@ import pytest
 import redis
 from api_support import (
     RESULTS_BUCKET,
-    S3_KEY,
-    S3_SECRET,
     SIGNING_KEY,
-    Account,
     LiveServer,
-    free_port,
-    new_account,
-    s3_client,
 )
-from fastapi.testclient import TestClient
+from support.api_accounts import TEST_S3_KEY, TEST_S3_SECRET, moto_s3
 
-from api.app import create_app
 from evalbatch.settings import Settings
+from ops.ports import free_port
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +56,7 @@ def s3_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"
-    s3_client(url).create_bucket(Bucket=RESULTS_BUCKET)
+    moto_s3(url).create_bucket(Bucket=RESULTS_BUCKET)
     yield url
     server.stop()
 
@@ -83,8 +77,8 @@ def settings(api_redis_url: str, s3_endpoint: str, redis_conn: redis.Redis) -> S
         _env_file=None,
         redis_url=api_redis_url,
         s3_endpoint_url=s3_endpoint,
-        s3_access_key=S3_KEY,
-        s3_secret_key=S3_SECRET,
+        s3_access_key=TEST_S3_KEY,
+        s3_secret_key=TEST_S3_SECRET,
         signing_key=SIGNING_KEY,
         max_body_bytes=200_000,
         max_evalscript_bytes=50_000,
@@ -93,23 +87,6 @@ def settings(api_redis_url: str, s3_endpoint: str, redis_conn: redis.Redis) -> S
     )
 
 
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """A TestClient of the app (lifespan run)."""
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def alice(client: TestClient, redis_conn: redis.Redis) -> Account:
-    """Account A."""
-    return new_account(client, redis_conn, "alice")
-
-
-@pytest.fixture
-def bob(client: TestClient, redis_conn: redis.Redis) -> Account:
-    """Account B."""
-    return new_account(client, redis_conn, "bob")
 
 
 @pytest.fixture(scope="session")
@@ -125,8 +102,8 @@ def live_server(api_redis_url: str, s3_endpoint: str, tmp_path_factory: pytest.T
         **os.environ,
         "EVALBATCH_REDIS_URL": api_redis_url,
         "EVALBATCH_S3_ENDPOINT_URL": s3_endpoint,
-        "EVALBATCH_S3_ACCESS_KEY": S3_KEY,
-        "EVALBATCH_S3_SECRET_KEY": S3_SECRET,
+        "EVALBATCH_S3_ACCESS_KEY": TEST_S3_KEY,
+        "EVALBATCH_S3_SECRET_KEY": TEST_S3_SECRET,
         "EVALBATCH_SIGNING_KEY": SIGNING_KEY,
         "EVALBATCH_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }

@@ -9,8 +9,9 @@ import time
 import jwt
 import pytest
 from api_bodies import v1_body, v2_body
-from api_support import SIGNING_KEY, Account
+from api_support import SIGNING_KEY
 from fastapi.testclient import TestClient
+from support.api_accounts import Account
 
 from evalbatch.states import TileStatus
 from evalbatch.store import Store

@@ -7,8 +7,9 @@ import json
 import pytest
 import redis
 from api_bodies import EPSG4326, FOUR_CELL_BBOX, ONE_CELL_BBOX, changed, v1_body, v2_body
-from api_support import RESULTS_BUCKET, Account, s3_client
+from api_support import RESULTS_BUCKET
 from fastapi.testclient import TestClient
+from support.api_accounts import Account, moto_s3
 
 from evalbatch.spec import JobSpec
 from evalbatch.store import Store
@@ -111,7 +112,7 @@ def test_v2_create_uploads_a_secret_free_copy(client: TestClient, alice: Account
     assert task["domainAccountId"] == alice.account_id
     assert task["request"]["instanceType"] == "normal"
     assert "region" not in task["request"]["output"]["delivery"]["s3"]
-    obj = s3_client(settings.s3_endpoint_url).get_object(Bucket=RESULTS_BUCKET, Key=f"v2/request-{task['id']}.json")
+    obj = moto_s3(settings.s3_endpoint_url).get_object(Bucket=RESULTS_BUCKET, Key=f"v2/request-{task['id']}.json")
     copy = obj["Body"].read().decode()
     assert SECRET not in copy and "testing-key" not in copy
     assert json.loads(copy)["processRequest"]["input"]["bounds"]["bbox"] == FOUR_CELL_BBOX
@@ -223,7 +224,7 @@ def _bad_v2_inputs() -> list[tuple[str, dict, str]]:
 def test_bad_v2_inputs_are_400_naming_the_field_and_store_nothing(
     client: TestClient, alice: Account, redis_conn: redis.Redis, settings, case: str, body: dict, field: str
 ) -> None:
-    s3 = s3_client(settings.s3_endpoint_url)
+    s3 = moto_s3(settings.s3_endpoint_url)
     before = s3.list_objects_v2(Bucket=RESULTS_BUCKET).get("KeyCount", 0)
     response = client.post(V2, json=body, headers=alice.headers)
     assert response.status_code == 400, response.text

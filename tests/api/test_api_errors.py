@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 from api_bodies import v1_body
-from api_support import Account, new_account
 from fastapi.testclient import TestClient
+from support.api_accounts import Account, register
 
 from api.app import create_app
 from api.service import BatchService
@@ -52,8 +52,8 @@ def limited_client(settings: Settings) -> Iterator[TestClient]:
 
 
 def test_rate_limit_answers_429_with_retry_after_in_ms(limited_client: TestClient, redis_conn) -> None:
-    alice = new_account(limited_client, redis_conn, "alice")
-    bob = new_account(limited_client, redis_conn, "bob")
+    alice = register(redis_conn, limited_client, "alice")
+    bob = register(redis_conn, limited_client, "bob")
     statuses = [limited_client.get("/api/v1/batch/process", headers=alice.headers).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     response = limited_client.get("/api/v2/batch/tilinggrids", headers=alice.headers)

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from api_bodies import v1_body, v2_body
-from api_support import Account
 from fastapi.testclient import TestClient
+from support.api_accounts import Account
 
 from evalbatch.states import RequestStatus, TileStatus
 from evalbatch.store import Store

@@ -7,10 +7,10 @@ import re
 import yaml
 from api_bodies import v1_body, v2_body
 from api_contract import assert_matches
-from api_support import Account
 from fastapi.openapi.utils import get_openapi
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
+from support.api_accounts import Account
 
 from api.openapi import OPENAPI_FILE
 

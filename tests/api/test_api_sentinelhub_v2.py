@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 import redis
-from api_support import RESULTS_BUCKET, S3_KEY, S3_SECRET, LiveServer
+from api_support import RESULTS_BUCKET, LiveServer
+from support.api_accounts import TEST_S3_KEY, TEST_S3_SECRET
 
 from evalbatch import accounts
 
@@ -62,8 +63,8 @@ def _create(client: BatchProcessClient, description: str) -> BatchProcessRequest
         output=client.raster_output(
             delivery=s3_specification(
                 url=f"s3://{RESULTS_BUCKET}/sh-v2/<tileName>/<outputId>.<format>",
-                access_key=S3_KEY,
-                secret_access_key=S3_SECRET,
+                access_key=TEST_S3_KEY,
+                secret_access_key=TEST_S3_SECRET,
             ),
             cog_output=True,
         ),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from api_bodies import v1_body, v2_body
-from api_support import Account
 from fastapi.testclient import TestClient
+from support.api_accounts import Account
 
 from evalbatch import keys, queues
 from evalbatch.states import (

@@ -6,22 +6,18 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from fastapi.testclient import TestClient
 from security_support import (
     OTHER_BUCKET,
     RESULTS_BUCKET,
-    Account,
     ApiServer,
     deployment_env,
     deployment_settings,
     deployment_values,
-    register,
-    s3_client,
     start_api_server,
 )
+from support.api_accounts import moto_s3
 from support.redis_server import running_redis
 
-from api.app import create_app
 from evalbatch.settings import Settings
 from ops.ports import free_port
 
@@ -42,7 +38,7 @@ def s3_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"
-    s3 = s3_client(url)
+    s3 = moto_s3(url)
     for bucket in (RESULTS_BUCKET, OTHER_BUCKET):
         s3.create_bucket(Bucket=bucket)
     yield url
@@ -70,23 +66,6 @@ def settings(deployment: dict[str, object], redis_conn: redis.Redis) -> Settings
     return deployment_settings(deployment)
 
 
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """A TestClient of the app (lifespan run); server errors come back as 500 responses."""
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def alice(client: TestClient, redis_conn: redis.Redis) -> Account:
-    """Account A."""
-    return register(redis_conn, client, "alice")
-
-
-@pytest.fixture
-def bob(client: TestClient, redis_conn: redis.Redis) -> Account:
-    """Account B."""
-    return register(redis_conn, client, "bob")
 
 
 @pytest.fixture(scope="session")

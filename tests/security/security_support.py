@@ -10,22 +10,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import httpx
 import jsonschema
 import jwt
-import redis
 from fastapi.openapi.utils import get_openapi
+from support.api_accounts import TEST_S3_KEY, TEST_S3_SECRET, Account
 
 from api.app import create_app
 from api.openapi import load_openapi
-from evalbatch import accounts
 from evalbatch.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS_BUCKET = "results"
 OTHER_BUCKET = "someone-elses-bucket"  # exists in the test S3, but is not an allowed output location
-S3_KEY, S3_SECRET = "security-tests-key", "security-tests-secret"
 SIGNING_KEY = "security-tests-signing-key-of-sufficient-length"
 # Limits small enough to hit with real bodies; the same values configure the in-process app and uvicorn.
 LIMITS = {
@@ -42,8 +39,8 @@ def deployment_values(redis_url: str, s3_endpoint: str) -> dict[str, object]:
     return {
         "redis_url": redis_url,
         "s3_endpoint_url": s3_endpoint,
-        "s3_access_key": S3_KEY,
-        "s3_secret_key": S3_SECRET,
+        "s3_access_key": TEST_S3_KEY,
+        "s3_secret_key": TEST_S3_SECRET,
         "signing_key": SIGNING_KEY,
         "results_bucket": RESULTS_BUCKET,
         "allowed_output_buckets": [RESULTS_BUCKET],
@@ -62,43 +59,6 @@ def deployment_env(values: dict[str, object]) -> dict[str, str]:
         f"EVALBATCH_{name.upper()}": json.dumps(value) if isinstance(value, list) else str(value)
         for name, value in values.items()
     }
-
-
-def s3_client(endpoint: str):  # boto3 client types are generated at run time
-    """A boto3 S3 client of the test S3."""
-    return boto3.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET, region_name="us-east-1"
-    )
-
-
-@dataclass
-class Account:
-    """An OAuth client, its account and the bearer header of a token issued by the API."""
-
-    client_id: str
-    client_secret: str
-    account_id: str
-    headers: dict[str, str]
-
-
-def register(redis_client: redis.Redis, http: httpx.Client | object, name: str) -> Account:
-    """Create an OAuth client in Redis and get a token through `POST /oauth/token` of `http`."""
-    created = accounts.create_client(redis_client, name=name)
-    response = http.post(  # type: ignore[attr-defined]  # httpx.Client or Starlette TestClient
-        "/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": created["client_id"],
-            "client_secret": created["client_secret"],
-        },
-    )
-    assert response.status_code == 200, response.text
-    return Account(
-        created["client_id"],
-        created["client_secret"],
-        created["account_id"],
-        {"Authorization": f"Bearer {response.json()['access_token']}"},
-    )
 
 
 def make_token(account: Account, key: str = SIGNING_KEY, algorithm: str = "HS256", **claims: object) -> str:

@@ -27,7 +27,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from security_bodies import FOUR_CELL_BBOX, GRID_ID, RESOLUTION, v1_body, v2_body
-from security_support import ApiServer, register, tile_records
+from security_support import ApiServer, tile_records
+from support.api_accounts import register
 
 from api.openapi import OPENAPI_FILE
 from evalbatch.store import Store

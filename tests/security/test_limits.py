@@ -12,7 +12,8 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from security_bodies import v1_body, v2_body, with_value
-from security_support import LIMITS, RESULTS_BUCKET, Account, assert_error, s3_client
+from security_support import LIMITS, RESULTS_BUCKET, assert_error
+from support.api_accounts import Account, moto_s3
 
 from api.dependencies import MAX_JSON_DEPTH
 
@@ -40,7 +41,7 @@ def with_geometry(body: dict, geometry: dict) -> dict:
 @pytest.fixture
 def nothing_stored(client: TestClient, redis_conn: redis.Redis):
     """Asserts after the test that no request was stored and no object uploaded."""
-    s3 = s3_client(client.app.state.settings.s3_endpoint_url)
+    s3 = moto_s3(client.app.state.settings.s3_endpoint_url)
     before = s3.list_objects_v2(Bucket=RESULTS_BUCKET).get("KeyCount", 0)
     yield
     assert list(redis_conn.scan_iter("eb:req:*")) == []

@@ -11,7 +11,8 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from security_bodies import v1_body, v2_body, with_value
-from security_support import OTHER_BUCKET, RESULTS_BUCKET, Account, assert_error, register, s3_client
+from security_support import OTHER_BUCKET, RESULTS_BUCKET, assert_error
+from support.api_accounts import Account, moto_s3, register
 
 from api.app import create_app
 from evalbatch.settings import Settings
@@ -48,7 +49,7 @@ def object_keys(s3, bucket: str) -> list[str]:
 
 def assert_refused(client: TestClient, path: str, body: dict, headers: dict, field: str, redis_conn) -> None:
     """400 naming `field`, and nothing stored or uploaded."""
-    s3 = s3_client(client.app.state.settings.s3_endpoint_url)
+    s3 = moto_s3(client.app.state.settings.s3_endpoint_url)
     before = {bucket: object_keys(s3, bucket) for bucket in (RESULTS_BUCKET, OTHER_BUCKET)}
     response = client.post(path, json=body, headers=headers)
     assert_error(response, 400, "COMMON_BAD_PAYLOAD")

@@ -7,7 +7,8 @@ import re
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from security_support import ROUTES, assert_error, register, route_id
+from security_support import ROUTES, assert_error, route_id
+from support.api_accounts import register
 
 from api.app import create_app
 from api.openapi import load_openapi

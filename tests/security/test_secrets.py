@@ -15,7 +15,8 @@ import httpx
 import pytest
 import redis
 from security_bodies import v1_body, v2_body, with_value
-from security_support import RESULTS_BUCKET, Account, ApiServer, register, s3_client
+from security_support import RESULTS_BUCKET, ApiServer
+from support.api_accounts import Account, moto_s3, register
 
 from evalbatch import accounts, keys
 from evalbatch.store import Store
@@ -130,7 +131,7 @@ def test_delivery_keys_never_appear_in_responses_logs_or_uploads(
     assert f"/api/v2/batch/process/{task_id}" in log  # the log is the server's, with this test's calls
     assert access_key not in log and secret_key not in log
 
-    s3 = s3_client(s3_endpoint)
+    s3 = moto_s3(s3_endpoint)
     copy_key = f"v2/request-{task_id}.json"
     uploaded = s3.get_object(Bucket=RESULTS_BUCKET, Key=copy_key)["Body"].read().decode()
     assert json.loads(uploaded)["output"]["delivery"]["s3"]["url"].startswith(f"s3://{RESULTS_BUCKET}/v2/")

@@ -12,7 +12,8 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from security_bodies import FOUR_CELL_BBOX, GRID_ID, RESOLUTION, v1_body, v2_body
-from security_support import ROUTES, Account, assert_error, route_id, tile_records
+from security_support import ROUTES, assert_error, route_id, tile_records
+from support.api_accounts import Account
 
 from evalbatch.store import Store
 

@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from security_support import ROUTES, Account, assert_error, make_token, route_id
+from security_support import ROUTES, assert_error, make_token, route_id
+from support.api_accounts import Account
 
 from api.auth import issue_token
 from evalbatch.accounts import Client
