@@ -23,8 +23,11 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -248,6 +251,44 @@ def print_table(result: dict) -> None:
           f"loaded p50 x{result['p50_over_baseline']}, p99 x{result['p99_over_baseline']}")  # fmt: skip
 
 
+@dataclass
+class RunningApi:
+    """Redis and the API started as `evalbatch up` starts them, and an authorised account."""
+
+    url: str
+    redis: Any
+    headers: dict[str, str]
+
+
+@contextmanager
+def running_api(name: str) -> Iterator[RunningApi]:
+    """Start Redis and the API on free ports in a temporary home, create a client, yield, stop both."""
+    import redis
+
+    from evalbatch import accounts
+    from ops.credentials import Credentials
+    from ops.ports import StackPorts, free_port
+    from ops.redis_service import RedisService
+    from ops.service_base import StackContext
+    from ops.web_services import ApiService
+
+    with tempfile.TemporaryDirectory(prefix=f"evalbatch-{name}-") as home:
+        context = StackContext(Path(home), StackPorts(redis=free_port(), api=free_port()), Credentials.generate())
+        services = [RedisService(context), ApiService(context)]
+        try:
+            for service in services:
+                service.start()
+            client = redis.Redis.from_url(context.redis_url)
+            created = accounts.create_client(client, name=name)
+            token = httpx.post(f"{context.api_url}/oauth/token", data={
+                "grant_type": "client_credentials", "client_id": created["client_id"],
+                "client_secret": created["client_secret"]}).json()["access_token"]  # fmt: skip
+            yield RunningApi(context.api_url, client, {"Authorization": f"Bearer {token}"})
+        finally:
+            for service in reversed(services):
+                service.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 clients, 5 s, 1000 tiles (make bench)")
@@ -260,45 +301,21 @@ def main() -> int:
     if args.quick:
         args.clients, args.duration, args.tiles = 10, 5.0, 1000
 
-    import redis
-
-    from evalbatch import accounts
     from evalbatch.store import Store
-    from ops.credentials import Credentials
-    from ops.ports import StackPorts, free_port
-    from ops.redis_service import RedisService
-    from ops.service_base import StackContext
-    from ops.web_services import ApiService
 
-    with tempfile.TemporaryDirectory(prefix="evalbatch-api-load-") as home:
-        context = StackContext(Path(home), StackPorts(redis=free_port(), api=free_port()), Credentials.generate())
-        services = [RedisService(context), ApiService(context)]
+    with running_api("api-load") as api:
+        bbox = bbox_for(args.tiles)
+        request_id = create_request(api.url, api.headers, {"bbox": bbox})
+        store = Store(api.redis)
+        tile_ids = store_tiles(store, request_id, bbox)
+        baseline = asyncio.run(run_baseline(api.url, BASELINE_CALLS))
+        writer = TileWriter(store, request_id, tile_ids)
+        writer.start()
         try:
-            for service in services:
-                service.start()
-            client = redis.Redis.from_url(context.redis_url)
-            created = accounts.create_client(client, name="load")
-            token = httpx.post(f"{context.api_url}/oauth/token", data={
-                "grant_type": "client_credentials", "client_id": created["client_id"],
-                "client_secret": created["client_secret"]}).json()["access_token"]  # fmt: skip
-            headers = {"Authorization": f"Bearer {token}"}
-            bbox = bbox_for(args.tiles)
-            request_id = create_request(context.api_url, headers, {"bbox": bbox})
-            store = Store(client)
-            tile_ids = store_tiles(store, request_id, bbox)
-            baseline = asyncio.run(run_baseline(context.api_url, BASELINE_CALLS))
-            writer = TileWriter(store, request_id, tile_ids)
-            writer.start()
-            try:
-                load = asyncio.run(
-                    run_load(context.api_url, headers, request_id, args.clients, args.duration, args.interval)
-                )
-            finally:
-                writer.stopped.set()
-                writer.join(timeout=10)
+            load = asyncio.run(run_load(api.url, api.headers, request_id, args.clients, args.duration, args.interval))
         finally:
-            for service in reversed(services):
-                service.stop()
+            writer.stopped.set()
+            writer.join(timeout=10)
     result = summary(load, baseline, args, len(tile_ids)) | {"tile_status_changes": writer.moves}
     print_table(result)
     if args.json:

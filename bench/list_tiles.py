@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
-from api_load import create_request
+from api_load import create_request, running_api
 
 GRID_ID = 1
 RESOLUTION = 10.0
@@ -52,55 +50,32 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a quarter of the outline (make bench)")
     args = parser.parse_args()
 
-    import redis
-
-    from evalbatch import accounts
     from evalbatch.store import Store
-    from ops.credentials import Credentials
-    from ops.ports import StackPorts, free_port
-    from ops.redis_service import RedisService
-    from ops.service_base import StackContext
-    from ops.web_services import ApiService
     from tiler import parse_bounds, tiles_for_aoi
     from tiler.samples import conus_bounds
 
     bounds = conus_bounds()
     if args.quick:
         bounds = {"bbox": [-105.0, 35.0, -95.0, 42.0]}
-    with tempfile.TemporaryDirectory(prefix="evalbatch-list-bench-") as home:
-        context = StackContext(Path(home), StackPorts(redis=free_port(), api=free_port()), Credentials.generate())
-        services = [RedisService(context), ApiService(context)]
-        try:
-            for service in services:
-                service.start()
-            client = redis.Redis.from_url(context.redis_url)
-            created = accounts.create_client(client, name="list-bench")
-            token = httpx.post(f"{context.api_url}/oauth/token", data={
-                "grant_type": "client_credentials", "client_id": created["client_id"],
-                "client_secret": created["client_secret"]}).json()["access_token"]  # fmt: skip
-            headers = {"Authorization": f"Bearer {token}"}
+    with running_api("list-bench") as api:
+        start = time.perf_counter()
+        request_id = create_request(api.url, api.headers, bounds, GRID_ID, RESOLUTION)
+        create_s = time.perf_counter() - start
 
-            start = time.perf_counter()
-            request_id = create_request(context.api_url, headers, bounds, GRID_ID, RESOLUTION)
-            create_s = time.perf_counter() - start
+        store = Store(api.redis)
+        start = time.perf_counter()
+        tiles = tiles_for_aoi(parse_bounds(bounds), GRID_ID, RESOLUTION)
+        store.put_tiles(request_id, (
+            {"id": t.id, "name": t.name, "requestId": request_id, "origin": t.origin_geojson(),
+             "geometry": t.footprint_geojson(), "cost": 0.0} for t in tiles))  # fmt: skip
+        store_s = time.perf_counter() - start
 
-            store = Store(client)
-            start = time.perf_counter()
-            tiles = tiles_for_aoi(parse_bounds(bounds), GRID_ID, RESOLUTION)
-            store.put_tiles(request_id, (
-                {"id": t.id, "name": t.name, "requestId": request_id, "origin": t.origin_geojson(),
-                 "geometry": t.footprint_geojson(), "cost": 0.0} for t in tiles))  # fmt: skip
-            store_s = time.perf_counter() - start
-
-            start = time.perf_counter()
-            baseline_count = list_from_store(store, request_id)
-            baseline_s = time.perf_counter() - start
-            start = time.perf_counter()
-            api_count = list_through_api(context.api_url, headers, request_id)
-            api_s = time.perf_counter() - start
-        finally:
-            for service in reversed(services):
-                service.stop()
+        start = time.perf_counter()
+        baseline_count = list_from_store(store, request_id)
+        baseline_s = time.perf_counter() - start
+        start = time.perf_counter()
+        api_count = list_through_api(api.url, api.headers, request_id)
+        api_s = time.perf_counter() - start
     assert api_count == baseline_count == len(tiles), (api_count, baseline_count, len(tiles))
     print(f"tile listing: {len(tiles)} tiles on grid {GRID_ID}, pages of {PAGE}")
     print(f"  create through the API (tiles counted)   {create_s:7.2f} s")
