@@ -15,18 +15,6 @@ from evalbatch.store import Store
 from ops import processes
 from ops.service_base import ManagedService, PortInUseError
 
-# Counts the valid dates of every pixel: reads every scene, so a 20 m tile runs for a few seconds.
-ORBIT_COUNT = """//VERSION=3
-function setup() {
-  return {input: ["B04", "B08", "dataMask"], output: {bands: 1, sampleType: "UINT16"}, mosaicking: "ORBIT"};
-}
-function evaluatePixel(samples) {
-  var n = 0;
-  for (var i = 0; i < samples.length; i++) { if (samples[i].dataMask) n++; }
-  return [n];
-}
-"""
-
 NDVI = """//VERSION=3
 function setup() {
   return {input: ["B04", "B08", "dataMask"], output: {bands: 1, sampleType: "FLOAT32"}};

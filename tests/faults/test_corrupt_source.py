@@ -3,8 +3,8 @@ others are PROCESSED (request PARTIAL; FAILED when every tile reads it), and not
 
 from __future__ import annotations
 
-from fault_helpers import ORBIT_COUNT, assert_consistent
-from support.batch_requests import make_spec, submit, wait_final
+from fault_helpers import assert_consistent
+from support.batch_requests import ORBIT_COUNT, make_spec, submit, wait_final
 
 from evalbatch.states import RequestStatus, TileStatus
 

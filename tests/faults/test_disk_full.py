@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from fault_helpers import ORBIT_COUNT, assert_consistent, worker_pids
-from support.batch_requests import make_spec, submit, wait_final
+from fault_helpers import assert_consistent, worker_pids
+from support.batch_requests import ORBIT_COUNT, make_spec, submit, wait_final
 
 from evalbatch.spec import split_s3_url
 from evalbatch.states import RequestStatus, TileStatus

@@ -7,8 +7,8 @@ import signal
 import time
 
 import pytest
-from fault_helpers import ORBIT_COUNT, assert_consistent, restart_service, sigkill_service, wait_tiles
-from support.batch_requests import make_spec, read_s3_tiff, submit, wait_final
+from fault_helpers import assert_consistent, restart_service, sigkill_service, wait_tiles
+from support.batch_requests import ORBIT_COUNT, make_spec, read_s3_tiff, submit, wait_final
 
 from evalbatch.states import RequestStatus, TileStatus
 

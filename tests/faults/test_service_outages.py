@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import time
 
-from fault_helpers import ORBIT_COUNT, assert_consistent, restart_service
-from support.batch_requests import make_spec, read_s3_tiff, submit, wait_final, wait_for
+import pytest
+from fault_helpers import assert_consistent, restart_service
+from support.batch_requests import ORBIT_COUNT, make_spec, read_s3_tiff, submit, wait_final, wait_for
 
 from evalbatch.queues import enqueue_start
 from evalbatch.states import Action, RequestStatus, TileStatus
@@ -44,30 +45,20 @@ def assert_done_with_every_output(store, stack, request_id: str) -> list[dict]:
     return tiles
 
 
-def test_s3_outage_during_processing_is_retried(fault_store, fault_stack):
-    request_id = analysed(fault_store, "s3-outage")
-    fault_stack.s3.stop()
+@pytest.mark.parametrize("service", ["s3", "stac"])
+def test_outage_during_processing_is_retried(fault_store, fault_stack, service):
+    """S3 or the STAC API stopped while tiles run: tiles retry with backoff, then the request is DONE."""
+    request_id = analysed(fault_store, f"{service}-outage")
+    stopped = getattr(fault_stack, service)
+    stopped.stop()
     try:
         start(fault_store, request_id)
         time.sleep(OUTAGE_S)
         assert fault_store.get_request(request_id)["status"] == RequestStatus.PROCESSING
     finally:
-        restart_service(fault_stack.s3)
+        restart_service(stopped)
     tiles = assert_done_with_every_output(fault_store, fault_stack, request_id)
     assert max(int(t["attempts"]) for t in tiles) >= 2  # the outage cost retries, not tiles
-
-
-def test_stac_outage_during_processing_is_retried(fault_store, fault_stack):
-    request_id = analysed(fault_store, "stac-outage")
-    fault_stack.stac.stop()
-    try:
-        start(fault_store, request_id)
-        time.sleep(OUTAGE_S)
-        assert fault_store.get_request(request_id)["status"] == RequestStatus.PROCESSING
-    finally:
-        restart_service(fault_stack.stac)
-    tiles = assert_done_with_every_output(fault_store, fault_stack, request_id)
-    assert max(int(t["attempts"]) for t in tiles) >= 2
 
 
 def test_stac_down_at_analysis_fails_naming_the_catalog(fault_store, fault_stack):

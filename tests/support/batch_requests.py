@@ -27,6 +27,19 @@ TIME_FROM = "2024-05-01T00:00:00Z"
 TIME_TO = "2024-05-12T23:59:59Z"
 
 
+# Counts the valid dates of every pixel: reads every scene, so a tile runs for a few seconds.
+ORBIT_COUNT = """//VERSION=3
+function setup() {
+  return {input: ["B04", "B08", "dataMask"], output: {bands: 1, sampleType: "UINT16"}, mosaicking: "ORBIT"};
+}
+function evaluatePixel(samples) {
+  var n = 0;
+  for (var i = 0; i < samples.length; i++) { if (samples[i].dataMask) n++; }
+  return [n];
+}
+"""
+
+
 def make_spec(evalscript: str, *, order: str = "mostRecent", resolution: float = 60.0, api_version: int = 1,
               max_cloud: float | None = None, tile_path: str = "s3://results/tests", **extra: Any) -> JobSpec:
     """A grid-0 request over the archive's zone-crossing AOI."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support.batch_requests import (
+    ORBIT_COUNT,
     all_tiles,
     archived_layers,
     make_spec,
@@ -22,17 +23,6 @@ from support.batch_requests import (
 
 from evalbatch.queues import cancel_jobs, enqueue_start
 from evalbatch.states import Action, RequestStatus, TileStatus
-
-ORBIT_COUNT = """//VERSION=3
-function setup() {
-  return {input: ["B04", "B08", "dataMask"], output: {bands: 1, sampleType: "UINT16"}, mosaicking: "ORBIT"};
-}
-function evaluatePixel(samples) {
-  var n = 0;
-  for (var i = 0; i < samples.length; i++) { if (samples[i].dataMask) n++; }
-  return [n];
-}
-"""
 
 # Throws on the tiles with data in the top half of the tile (pixels 101 .. HALF - 1 in row-major order). The
 # counter skips the first pixels so the analysis' 4-pixel validation run never throws.
