@@ -24,6 +24,17 @@ class Loose(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+class OutputOptions(Loose):
+    """The `output` options v1 and v2 share (batch-api.md §4.2, §5.4)."""
+
+    overwrite: bool = False
+    skipExisting: bool = False
+    cogOutput: bool | None = None
+    cogParameters: dict[str, Any] | None = None
+    createCollection: bool | None = None
+    collectionId: str | None = None
+
+
 class TimeRange(Loose):
     """`dataFilter.timeRange`."""
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.models.common import MAX_BUFFER_PX, Budget, Loose, ProcessRequest
+from api.models.common import MAX_BUFFER_PX, Budget, Loose, OutputOptions, ProcessRequest
 
 
 class TilingGrid(Loose):
@@ -25,17 +25,11 @@ class ResponsePath(Loose):
     tilePath: str | None = None
 
 
-class Output(Loose):
+class Output(OutputOptions):
     """`output`: tile-path based delivery."""
 
     defaultTilePath: str | None = None
     responses: list[ResponsePath] | None = None
-    overwrite: bool = False
-    skipExisting: bool = False
-    cogOutput: bool | None = None
-    cogParameters: dict[str, Any] | None = None
-    createCollection: bool | None = None
-    collectionId: str | None = None
 
 
 class CreateRequestV1(Budget):

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.models.common import MAX_BUFFER_PX, Budget, Loose, ProcessRequest
+from api.models.common import MAX_BUFFER_PX, Budget, Loose, OutputOptions, ProcessRequest
 
 
 class GridInput(Loose):
@@ -36,17 +36,11 @@ class Delivery(Loose):
     gs: dict[str, Any] | None = None
 
 
-class Output(Loose):
+class Output(OutputOptions):
     """`output`: raster (supported) or Zarr (recognised, not supported)."""
 
     type: Literal["raster", "zarr"]
     delivery: Delivery
-    overwrite: bool = False
-    skipExisting: bool = False
-    cogOutput: bool | None = None
-    cogParameters: dict[str, Any] | None = None
-    createCollection: bool | None = None
-    collectionId: str | None = None
 
 
 class CreateRequestV2(Budget):
