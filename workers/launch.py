@@ -7,6 +7,9 @@ before the tile queue. When rq gives up on a tile job (retries exhausted, work h
 tile is marked FAILED with the reason; a stopped job (cancel) gives its tile back. The process memory is
 capped at EVALBATCH_WORKER_MEMORY_LIMIT_BYTES (RLIMIT_DATA, see evaluator.limits), inherited by the horses.
 When Redis goes away during a job the worker waits for it, re-queues lost jobs (workers.recovery) and starts over.
+A Redis restart that no command noticed (redis-py retries through a quick one) is seen at the next heartbeat:
+the server's run id changed, so the last second of writes may be gone and the worker runs the same recovery. An
+idle worker wakes every IDLE_WAKE_UP_S to heartbeat.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ HEAVY_MODULES = (
 log = logging.getLogger("workers.launch")
 REDIS_WAIT_FIRST_S = 0.5
 REDIS_WAIT_MAX_S = 10.0
+IDLE_WAKE_UP_S = 10
+MAINTENANCE_INTERVAL_S = 60  # rq restarts a dead scheduler (Redis outages kill it) only in its maintenance
 
 
 def preload() -> None:
@@ -59,8 +64,46 @@ def preload() -> None:
         importlib.import_module(name)
 
 
+def redis_run_id(connection: redis.Redis) -> str:
+    """The Redis server's run id: a new one after every restart."""
+    return str(connection.info("server")["run_id"])
+
+
 class EvalbatchWorker(Worker):
-    """An rq forking worker that keeps the tile store consistent with rq's final verdict on tile jobs."""
+    """An rq forking worker that keeps the tile store consistent with rq's final verdict on tile jobs, and
+    recovers lost jobs when it notices that Redis restarted."""
+
+    def __init__(self, *args: Any, redis_run_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.redis_run_id = redis_run_id
+
+    @property
+    def dequeue_timeout(self) -> int:
+        """Seconds an idle worker blocks on its queues before its next heartbeat (rq's default is minutes)."""
+        return IDLE_WAKE_UP_S
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        """rq's heartbeat (between jobs and while idle), then the Redis restart check (not inside a pipeline)."""
+        super().heartbeat(timeout, pipeline=pipeline)
+        if pipeline is None:
+            self.recover_if_redis_restarted()
+
+    def recover_if_redis_restarted(self) -> bool:
+        """Run the recovery when the Redis server's run id changed since the last check; returns whether it
+        ran. Each worker checks after its own job ended, so that job's final rq state is written by then."""
+        try:
+            run_id = redis_run_id(self.connection)
+        except redis.exceptions.RedisError as exc:
+            log.warning("Redis restart check skipped: %s", exc)
+            return False
+        if run_id == self.redis_run_id:
+            return False
+        restarted = self.redis_run_id is not None
+        self.redis_run_id = run_id
+        if restarted:
+            log.warning("Redis restarted (new run id %s): recovering lost jobs", run_id)
+            recover_lost_jobs(self.connection)
+        return restarted
 
     def handle_job_failure(self, job: Job, queue: Any, started_job_registry: Any = None, exc_string: str = ""):
         stopped = self._stopped_job_id == job.id
@@ -110,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     connection = redis.Redis.from_url(settings.redis_url)
     while True:
         wait_for_redis(connection)
+        try:
+            run_id = redis_run_id(connection)  # before the recovery: a restart during it is seen by the worker
+        except redis.exceptions.ConnectionError:
+            continue  # gone again: wait for it
         recover_lost_jobs(connection)
         worker = EvalbatchWorker(
             args.queues,
@@ -117,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             name=args.name,
             serializer=JSONSerializer,
             work_horse_killed_handler=horse_killed,
+            maintenance_interval=MAINTENANCE_INTERVAL_S,
+            redis_run_id=run_id,
         )
         try:
             worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level=args.log_level)

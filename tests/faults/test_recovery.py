@@ -6,8 +6,10 @@ import os
 import socket
 
 import pytest
+import redis
 from rq.job import JobStatus
 from rq.scheduler import RQScheduler
+from rq.serializers import JSONSerializer
 from support.batch_requests import make_spec
 
 from evalbatch import keys
@@ -15,7 +17,12 @@ from evalbatch.queues import CONTROL_QUEUE, TILE_QUEUE, tile_queue
 from evalbatch.settings import get_settings
 from evalbatch.states import RequestStatus, TileStatus
 from evalbatch.store import Store, utc_now
+from ops.credentials import Credentials
+from ops.ports import StackPorts, free_port
+from ops.redis_service import RedisService
+from ops.service_base import StackContext
 from workers.fanout import TILE_JOB
+from workers.launch import EvalbatchWorker, redis_run_id
 from workers.recovery import RQ_WORKER_KEY_PREFIX, recover
 
 REQUEST = "req-recovery"
@@ -88,3 +95,34 @@ def test_recover_frees_scheduler_locks_of_dead_workers_only(store):
     recover(store, get_settings())
     assert store.redis.get(RQScheduler.get_locking_key(CONTROL_QUEUE)) == b"live"
     assert store.redis.get(RQScheduler.get_locking_key(TILE_QUEUE)) is None
+
+
+def test_a_worker_recovers_lost_jobs_once_it_sees_that_redis_restarted(tmp_path, monkeypatch):
+    service = RedisService(StackContext(tmp_path, StackPorts(redis=free_port()), Credentials.generate()))
+    service.start()
+    try:
+        monkeypatch.setenv("EVALBATCH_REDIS_URL", service.url)
+        get_settings.cache_clear()
+        connection = redis.Redis.from_url(service.url)
+        store = Store(connection)
+        store.create_request({"id": REQUEST, "accountId": "a", "apiVersion": 1, "created": utc_now(),
+                              "status": RequestStatus.PROCESSING.value, "userAction": "START",
+                              "spec": make_spec("//VERSION=3").to_dict(), "tileCount": 1, "costPU": 0})
+        store.put_tiles(REQUEST, [{"id": 1, "name": "T1", "widthPx": 10, "heightPx": 10}])
+        store.set_tile_status(REQUEST, 1, TileStatus.PROCESSING)  # its job's state was lost with the crash
+        worker = EvalbatchWorker([TILE_QUEUE], connection=connection, serializer=JSONSerializer,
+                                 redis_run_id=redis_run_id(connection))
+
+        worker.heartbeat()  # same server: nothing to recover
+        assert store.get_tile(REQUEST, 1)["status"] == TileStatus.PROCESSING
+
+        service.stop()
+        service.start()  # a new run id, same AOF
+        worker.heartbeat()
+        assert store.get_tile(REQUEST, 1)["status"] == TileStatus.QUEUED
+        assert tile_queue(connection).get_job_ids() == [keys.tile_job_id(REQUEST, 1)]
+        assert not worker.recover_if_redis_restarted()  # once per restart
+        connection.close()
+    finally:
+        service.stop()
+        get_settings.cache_clear()
