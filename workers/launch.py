@@ -76,6 +76,12 @@ class EvalbatchWorker(Worker):
     def __init__(self, *args: Any, redis_run_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.redis_run_id = redis_run_id
+        self.stop_requested = False
+
+    def request_stop(self, signum: Any, frame: Any) -> None:
+        """Warm shutdown (SIGTERM / SIGINT, rq's shutdown command): remember that the stop was asked for."""
+        self.stop_requested = True
+        super().request_stop(signum, frame)
 
     @property
     def dequeue_timeout(self) -> int:
@@ -175,7 +181,12 @@ def main(argv: list[str] | None = None) -> int:
             log.warning("lost the connection to Redis (%s); reconnecting", exc)
             abandon(worker, connection)
             continue
-        return 0
+        if args.burst or worker.stop_requested:
+            return 0
+        # rq's work loop also ends, logging "unhandled exception, quitting", on an error it caught itself (e.g.
+        # Redis gone between the horse's end and the bookkeeping): a worker only ends when asked to.
+        log.warning("rq's work loop ended without a stop request; starting over")
+        abandon(worker, connection)
 
 
 def abandon(worker: Worker, connection: redis.Redis) -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+
+import redis
+from rq.exceptions import StopRequested
 from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 from support.batch_requests import make_spec
@@ -12,7 +17,8 @@ from evalbatch.settings import get_settings
 from evalbatch.states import RequestStatus, TileStatus
 from evalbatch.store import Store, utc_now
 from workers.fanout import TILE_JOB
-from workers.launch import EvalbatchWorker, parse_args
+from workers.launch import EvalbatchWorker, main, parse_args
+from workers.recovery import RQ_WORKER_KEY_PREFIX
 
 
 def test_final_failure_of_a_tile_job_fails_the_tile_and_finalises(redis_client, monkeypatch):
@@ -42,3 +48,32 @@ def test_command_line_defaults():
     args = parse_args([])
     assert args.queues == [CONTROL_QUEUE, TILE_QUEUE] and not args.burst and not args.no_scheduler
     assert parse_args(["--queues", TILE_QUEUE, "--burst"]).queues == [TILE_QUEUE]
+
+
+def test_the_launcher_starts_a_new_worker_when_rqs_loop_quits_without_a_stop_request(redis_server, monkeypatch):
+    """rq's work loop returns (logging "unhandled exception, quitting") on errors it caught itself, e.g. Redis
+    gone between the horse's end and the bookkeeping; the launcher must serve on, until asked to stop."""
+    monkeypatch.setenv("EVALBATCH_REDIS_URL", redis_server.url)
+    get_settings.cache_clear()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    workers: list[EvalbatchWorker] = []
+
+    def work(self: EvalbatchWorker, **_: object) -> bool:
+        workers.append(self)
+        self.register_birth()
+        if len(workers) == 2:  # the second worker is stopped the way SIGTERM stops it
+            with contextlib.suppress(StopRequested):
+                self.request_stop(signal.SIGTERM, None)
+        return False
+
+    monkeypatch.setattr(EvalbatchWorker, "work", work)
+    try:
+        assert main(["--no-scheduler"]) == 0
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        get_settings.cache_clear()
+    assert len(workers) == 2 and workers[0].name != workers[1].name
+    connection = redis.Redis.from_url(redis_server.url)
+    assert connection.hget(RQ_WORKER_KEY_PREFIX + workers[0].name, "death") is not None  # unregistered
+    connection.close()
