@@ -1,44 +1,39 @@
 """The dashboard in headless Chromium against the real API and Redis; the test plays the workers via the Store.
 
-Screenshots land in test-artifacts/dashboard/ (git-ignored).
+This covers what the end-to-end test on real workers (test_dashboard_e2e.py) cannot bring about on demand: all six
+tile statuses on one map, a failed tile's error and peak memory, more tiles than one page, the refused restart
+and wrong credentials. Screenshots land in test-artifacts/dashboard/ (git-ignored).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
+from dashboard.browser import (
+    CHROMIUM,
+    MISSING_CHROMIUM,
+    css_rgb,
+    log_in,
+    map_fills,
+    screenshot,
+    tile_path,
+    wait_for_fill,
+)
 from dashboard.live_api import LARGE_BBOX, LiveApi, analysed_tiles, create_body, running_api
-from matplotlib.colors import to_rgb
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from support.redis_server import RedisServer
 
 from evalbatch.plot import STATUS_COLOURS
 from evalbatch.states import RESTART_PARTIAL_MESSAGE, RequestStatus, TileStatus
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
-WAIT_MS = 15_000  # the page polls every 2 s; allow a few rounds on a busy machine
 FAILED_TILE_ERROR = "evaluatePixel: ReferenceError: B99 is not defined"
 OUTPUT_URL = "s3://results/dashboard/32TQR_2_0/default.tif"
 EXPECTED_PU, ESTIMATED_PU = 120.5, 96.25
 PEAK_MEMORY_BYTES = 3 * 1024**3 // 2  # shown as 1.5 GiB
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"Debian chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
-)
-
-
-def css_rgb(hex_colour: str) -> str:
-    """A colour as getComputedStyle reports it: `rgb(r, g, b)`."""
-    r, g, b = (round(channel * 255) for channel in to_rgb(hex_colour))
-    return f"rgb({r}, {g}, {b})"
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=MISSING_CHROMIUM)
 
 
 @pytest.fixture
@@ -47,57 +42,10 @@ def live_api(redis_server: RedisServer) -> Iterator[LiveApi]:
         yield live
 
 
-@pytest.fixture
-def page() -> Iterator[Page]:
-    """A page of headless Chromium; the test errors if the page's scripts threw an uncaught exception."""
-    errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        try:
-            new_page = context.new_page()
-            new_page.on("pageerror", lambda error: errors.append(str(error)))
-            yield new_page
-        finally:
-            context.close()
-            browser.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def tile_path(page: Page, tile_id: int) -> str:
-    return f'#tile-map path.tile[data-tile-id="{tile_id}"]'
-
-
-def wait_for_fill(page: Page, tile_id: int, status: str) -> None:
-    """Wait until the tile's SVG patch shows the colour of `status`."""
-    page.wait_for_function(
-        "([selector, colour]) => { const el = document.querySelector(selector);"
-        " return el !== null && getComputedStyle(el).fill === colour; }",
-        arg=[tile_path(page, tile_id), css_rgb(STATUS_COLOURS[status])],
-        timeout=WAIT_MS,
-    )
-
-
 def assert_map_matches_store(page: Page, live: LiveApi, request_id: str) -> None:
     """Every patch has the colour of its tile's status in the store."""
     tiles = live.store.get_tiles(request_id, list(live.store.iter_tile_ids(request_id)))
-    fills = page.eval_on_selector_all(
-        "#tile-map path.tile",
-        "paths => Object.fromEntries(paths.map(p => [p.dataset.tileId, getComputedStyle(p).fill]))",
-    )
-    assert fills == {str(tile["id"]): css_rgb(STATUS_COLOURS[tile["status"]]) for tile in tiles}
-
-
-def log_in(page: Page, live: LiveApi, credentials: dict[str, str]) -> None:
-    page.goto(f"{live.url}/dashboard")
-    page.get_by_label("Client id").fill(credentials["client_id"])
-    page.get_by_label("Client secret").fill(credentials["client_secret"])
-    page.get_by_role("button", name="Log in").click()
+    assert map_fills(page) == {str(tile["id"]): css_rgb(STATUS_COLOURS[tile["status"]]) for tile in tiles}
 
 
 def test_dashboard_map_follows_tile_statuses_and_actions_reach_the_api(page: Page, live_api: LiveApi) -> None:
@@ -116,7 +64,7 @@ def test_dashboard_map_follows_tile_statuses_and_actions_reach_the_api(page: Pag
     store.set_tile_status(mapped_id, tile_ids[0], TileStatus.PROCESSED)
     store.update_tile_info(mapped_id, tile_ids[0], attempts=1, seconds=4.2, outputs={"default": OUTPUT_URL})
 
-    log_in(page, live_api, credentials)
+    log_in(page, live_api.url, credentials)
     rows = page.locator("#request-rows tr")
     expect(rows).to_have_count(2)
     mapped_row = page.locator(f'tr[data-request-id="{mapped_id}"]')
@@ -149,13 +97,13 @@ def test_dashboard_map_follows_tile_statuses_and_actions_reach_the_api(page: Pag
     assert_map_matches_store(page, live_api, mapped_id)
     expect(page.locator("#legend")).to_contain_text("FAILED 1")
 
-    page.locator(tile_path(page, tile_ids[3])).press("Enter")  # keyboard: cells of two UTM zones overlap
+    page.locator(tile_path(tile_ids[3])).press("Enter")  # keyboard: cells of two UTM zones overlap
     details = page.locator("#tile-facts")
     expect(details).to_contain_text(FAILED_TILE_ERROR)
     expect(details).to_contain_text("1.5 GiB")
     expect(details).to_contain_text("Attempts2")
     screenshot(page, "2-request-map")
-    page.locator(tile_path(page, tile_ids[0])).press("Enter")
+    page.locator(tile_path(tile_ids[0])).press("Enter")
     expect(details).to_contain_text(f"default: {OUTPUT_URL}")
 
     page.get_by_role("link", name="All requests").click()
@@ -177,6 +125,6 @@ def test_wrong_credentials_show_the_token_endpoint_message(page: Page, live_api:
     wrong = {**live_api.new_client("wrong"), "client_secret": "not the secret"}
     refusal = httpx.post(f"{live_api.url}/oauth/token", data={"grant_type": "client_credentials", **wrong})
     assert refusal.status_code == 401
-    log_in(page, live_api, wrong)
+    log_in(page, live_api.url, wrong)
     expect(page.get_by_role("alert")).to_have_text(f"Login failed: {refusal.json()['error_description']}")
     expect(page.locator("#list-view")).to_be_hidden()
