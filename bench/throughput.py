@@ -1,8 +1,8 @@
 """Benchmark the orchestration: tiles per second for trivial tiles, and the overhead per tile.
 
 A request of many small grid-0 tiles at 60 m (334 x 334 px) with a trivial SIMPLE script, most of them
-outside the archive (no scenes: search, evaluate, COG, upload only), runs through ANALYSE -> START -> rq
-tile jobs on N forking workers. The baseline, measured in the same process on the same workers, is a
+outside the archive (no scenes: evaluate, COG, upload, STAC registration only), runs through ANALYSE ->
+START -> rq tile jobs on N forking workers. The baseline, measured in the same process on the same workers, is a
 batch of no-op rq jobs; the ratio tells how much a trivial tile costs over bare rq dispatch.
 
     .venv/bin/python bench/throughput.py [--quick] [--workers 2]
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shutil
 import sys
 import tempfile
@@ -74,6 +75,7 @@ def main() -> int:
     from ops.ports import StackPorts
     from ops.services import LocalStack
 
+    load_at_start = os.getloadavg()
     home = Path(tempfile.mkdtemp(prefix="evalbatch-bench-throughput-"))
     home.chmod(0o755)
     stack = LocalStack(home, StackPorts.random_free())
@@ -113,6 +115,8 @@ def main() -> int:
         per_tile = processing * args.workers / tiles
         per_noop = noop_s * args.workers / noop_count
         print(f"{tiles} tiles of 334x334 px, {args.workers} workers, status {record['status']}")
+        print("load average (1, 5, 15 min): at start {:.2f} {:.2f} {:.2f}, at end {:.2f} {:.2f} {:.2f}".format(
+            *load_at_start, *os.getloadavg()))
         print(f"analysis {analysed:.2f} s; processing {processing:.2f} s -> {tiles / processing:.2f} tiles/s")
         print(f"per tile: {per_tile * 1000:.0f} ms of worker time, of which {in_job * 1000:.0f} ms inside the "
               f"tile pipeline; overhead outside it {max(0.0, per_tile - in_job) * 1000:.0f} ms")

@@ -45,6 +45,16 @@ def tile_index(request_id: str, status: str = "ALL") -> str:
     return f"{PREFIX}:req:{request_id}:tileidx:{status}"
 
 
+def scene_items(request_id: str) -> str:
+    """HASH item index -> compact STAC JSON of one catalog item of the request's cached search."""
+    return f"{PREFIX}:req:{request_id}:scenes:items"
+
+
+def scene_tiles(request_id: str) -> str:
+    """HASH tile id -> comma-separated item indices of the cached search, plus its fingerprint field."""
+    return f"{PREFIX}:req:{request_id}:scenes:tiles"
+
+
 def progress(request_id: str) -> str:
     """LIST of JSON points [unix time, processed, failed] appended as tiles finish."""
     return f"{PREFIX}:req:{request_id}:progress"
@@ -72,6 +82,8 @@ def request_keys(request_id: str) -> list[str]:
         tile_info(request_id),
         tile_index(request_id),
         progress(request_id),
+        scene_items(request_id),
+        scene_tiles(request_id),
         *(tile_index(request_id, s.value) for s in TileStatus),
     ]
 

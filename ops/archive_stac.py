@@ -11,12 +11,13 @@ from shapely.geometry import mapping
 
 from evalbatch.profiles import BOA_QUANTIFICATION_VALUE, SENTINEL_2_L2A, boa_offset, get_profile
 from ops.archive_scenes import SceneSpec, footprint
+from workers.stac_projection import PROJECTION_V1_2
 
 COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 STAC_VERSION = "1.0.0"
 STAC_EXTENSIONS = [
     "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
-    "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
+    PROJECTION_V1_2,  # proj:code, and the proj:epsg that v2.0.0 forbids and Planetary Computer items carry
     "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
     "https://stac-extensions.github.io/sat/v1.0.0/schema.json",
     "https://stac-extensions.github.io/mgrs/v1.0.0/schema.json",

@@ -1,5 +1,6 @@
 """ANALYSE: validate the evalscript, split the AOI into tiles, count the scenes each tile will read with one
-catalog query, dry-run one representative tile, store tiles and the estimate (docs/estimate.md)."""
+catalog query (cached per tile for the tile jobs, workers.scene_cache), dry-run one representative tile, store
+tiles and the estimate (docs/estimate.md)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from shapely import STRtree
-from shapely.geometry import mapping
 
 from evalbatch.objectstore import S3Credentials
 from evalbatch.settings import Settings
@@ -19,7 +18,7 @@ from evalbatch.states import RequestStatus, UserAction, after_analysis
 from evalbatch.store import Store
 from evaluator import Evalscript, EvalscriptError, Scene
 from tiler import AOIError, Tile, TileLimitError, cost, parse_bounds, tiles_for_aoi
-from workers import catalog
+from workers import catalog, scene_cache
 from workers.costs import tile_cost
 from workers.errors import UserError, describe
 from workers.mosaic import SIMPLE, group_samples
@@ -67,16 +66,11 @@ def validate_script(script: Evalscript, scenes: list[Scene], time_from: datetime
 
 
 def count_scenes(
-    script: Evalscript, tiles: list[Tile], items: list[catalog.CatalogItem], flt: catalog.DataFilter
+    script: Evalscript, items: list[catalog.CatalogItem], per_tile: list[list[int]], flt: catalog.DataFilter
 ) -> list[TileScenes]:
     """Per tile, the items it will read and its samples per pixel, after maxCloudCoverage (in the search)
-    and preProcessScenes (run once per distinct set of scenes)."""
-    footprints = [TileGrid.from_tiler(t).footprint() for t in tiles]  # what each tile's search will cover
-    tree = STRtree(footprints)
-    per_tile: list[list[int]] = [[] for _ in tiles]
-    for item_index, item in enumerate(items):
-        for tile_index in tree.query(item.geometry, predicate="intersects"):
-            per_tile[int(tile_index)].append(item_index)
+    and preProcessScenes (run once per distinct set of scenes); `per_tile` holds each tile's item indices
+    (`scene_cache.items_per_footprint`)."""
     cache: dict[tuple[int, ...], TileScenes] = {}
     result = []
     with script.session(60.0) as run:
@@ -186,11 +180,12 @@ def _analyse(store: Store, settings: Settings, request_id: str, spec: JobSpec) -
         aoi, spec.grid_id, spec.resolution, spec.buffer_x, spec.buffer_y,
         max_tiles=settings.max_tiles_per_request,
     )
-    items = catalog.search(settings.stac_url, flt, mapping(aoi.geometry))
-    scenes = count_scenes(script, tiles, items, flt)
+    footprints = [TileGrid.from_tiler(t).footprint() for t in tiles]  # what each tile's search covers
+    items = catalog.search(settings.stac_url, flt, scene_cache.covering_geometry(footprints))
+    per_tile = scene_cache.items_per_footprint(items, footprints)
+    scenes = count_scenes(script, items, per_tile, flt)
     sample_index = representative_index(scenes)
-    sample_footprint = TileGrid.from_tiler(tiles[sample_index]).footprint()
-    sample_items = [i for i in items if i.geometry.intersects(sample_footprint)]
+    sample_items = [items[i] for i in per_tile[sample_index]]
     validate_script(
         script, [to_scene(s) for s in group_samples(sample_items, script.mosaicking)][:8],
         flt.time_from, flt.time_to,
@@ -201,10 +196,13 @@ def _analyse(store: Store, settings: Settings, request_id: str, spec: JobSpec) -
         tile_record(t, request_id, tile_cost(_as_record(t), bands, sample_types, s.samples), s)
         for t, s in zip(tiles, scenes, strict=True)
     ]
-    dry = dry_run(spec, records[sample_index], request_id, settings)
+    dry = dry_run(spec, records[sample_index], request_id, settings, sample_items)
     out_bpp = sum(o.bands * np.dtype(dtype_of(o.sample_type)).itemsize for o in script.outputs)
     estimate = build_estimate(records, records[sample_index], dry, settings, out_bpp)
     store.put_tiles(request_id, records)
+    if scene_cache.cacheable(flt):
+        scene_cache.store_scenes(store.redis, request_id, scene_cache.fingerprint(settings.stac_url, flt), items,
+                                 {t.id: indices for t, indices in zip(tiles, per_tile, strict=True)})
     if spec.api_version == 2 and spec.delivery_root:
         from workers.manifest import upload_feature_manifest
 
@@ -226,11 +224,15 @@ def _as_record(tile: Tile) -> dict[str, Any]:
             "bufferY": tile.buffer_y}
 
 
-def dry_run(spec: JobSpec, tile: dict[str, Any], request_id: str, settings: Settings) -> dict[str, Any]:
-    """Run the full pipeline on one tile without delivering; timings, memory and bytes read (or the error)."""
+def dry_run(
+    spec: JobSpec, tile: dict[str, Any], request_id: str, settings: Settings,
+    items: list[catalog.CatalogItem] | None = None,
+) -> dict[str, Any]:
+    """Run the full pipeline on one tile without delivering (on `items`, the tile's catalog items, when
+    known); timings, memory and bytes read (or the error)."""
     try:
         result = run_tile(spec, tile, request_id, settings, creds=S3Credentials.from_settings(settings),
-                          deliver=False)
+                          deliver=False, scenes=None if items is None else lambda flt, grid: items)
     except Exception as exc:  # the estimate is best effort; the tile itself will report its error
         log.warning("dry run of tile %s failed: %s", tile["id"], exc)
         return {"error": describe(exc)}

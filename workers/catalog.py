@@ -1,8 +1,9 @@
 """STAC catalog search: the scenes of one datasource over an area and time range, in mosaicking order.
 
-One search per request at analysis (whole AOI) and one per tile at processing. `maxCloudCoverage` is sent as a
-server-side `query` and verified client-side; results are sorted client-side too, so the order never depends on
-the server's sort support.
+One search per request at analysis (the area of every tile footprint), whose items the tiles then read from
+the request's cache (workers.scene_cache); a tile searches on its own only when that cache misses.
+`maxCloudCoverage` is sent as a server-side `query` and verified client-side; results are sorted client-side
+too, so the order never depends on the server's sort support.
 """
 
 from __future__ import annotations

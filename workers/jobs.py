@@ -6,6 +6,7 @@ import logging
 from functools import cache
 
 import redis
+from redis.driver_info import DriverInfo
 
 from evalbatch.settings import Settings, get_settings
 from evalbatch.states import RequestStatus
@@ -16,9 +17,14 @@ from workers.errors import describe
 log = logging.getLogger(__name__)
 
 
+# CLIENT SETINFO metadata, built on import (before the rq fork): redis-py would otherwise read its version from
+# the package metadata again for the client of every work horse
+REDIS_DRIVER = DriverInfo()
+
+
 @cache
 def _store(redis_url: str) -> Store:
-    return Store(redis.Redis.from_url(redis_url))
+    return Store(redis.Redis.from_url(redis_url, driver_info=REDIS_DRIVER))
 
 
 def context() -> tuple[Store, Settings]:

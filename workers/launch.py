@@ -41,6 +41,7 @@ HEAVY_MODULES = (
     "shapely",
     "pyproj",
     "boto3",
+    "httpcore",
     "pystac_client",
     "py_mini_racer",
     "evaluator",
@@ -57,11 +58,16 @@ MAINTENANCE_INTERVAL_S = 60  # rq restarts a dead scheduler (Redis outages kill 
 
 
 def preload() -> None:
-    """Import the heavy modules once in the parent process."""
+    """Import the heavy modules once in the parent process and build the clients and validators every work
+    horse would otherwise build per tile."""
     import importlib
 
     for name in HEAVY_MODULES:
         importlib.import_module(name)
+    from workers import prefork, results_stac
+
+    prefork.warm_up()
+    results_stac.prepare()
 
 
 def redis_run_id(connection: redis.Redis) -> str:

@@ -37,6 +37,7 @@ V1_BLOCK_SIZE = 1024
 V2_BLOCK_SIZE = 256
 TEMP_BLOCK_SIZE = 256
 TIFF_TYPE = "image/tiff"
+SINGLE_PUT_MAX_BYTES = 8 * 1024**2  # boto3's multipart threshold: below it its managed upload is one PUT too
 JSON_TYPE = "application/json"
 FULL_DISK_FREE_BYTES = 1024**2  # a write error with less than this left in the work directory: disk full
 OVERVIEW_RESAMPLINGS = (
@@ -173,8 +174,12 @@ def check_targets(client: Any, urls: Sequence[str], overwrite: bool, skip_existi
 
 
 def deliver_cog(client: Any, path: Path, url: str) -> None:
-    """Upload a finished COG under its final key."""
-    upload_file(client, str(path), url, TIFF_TYPE)
+    """Upload a finished COG under its final key: one PUT when it is small (what the managed upload does too,
+    without its thread pool), else a multipart upload (the object appears only once complete either way)."""
+    if path.stat().st_size <= SINGLE_PUT_MAX_BYTES:
+        put_bytes(client, url, path.read_bytes(), TIFF_TYPE)
+    else:
+        upload_file(client, str(path), url, TIFF_TYPE)
 
 
 def deliver_userdata(client: Any, userdata: Any, url: str) -> None:

@@ -13,19 +13,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rasterio.windows import Window
-from shapely.geometry import mapping
 
-from evalbatch.objectstore import S3Credentials, rasterio_env, s3_client
+from evalbatch.objectstore import S3Credentials, rasterio_env
 from evalbatch.profiles import LOCAL, CollectionProfile, get_profile
 from evalbatch.settings import Settings
 from evalbatch.spec import USERDATA_ID, JobSpec
 from evaluator import Evalscript, OutputSpec, Scene
-from workers import catalog
+from workers import catalog, scene_cache
 from workers.errors import InvalidRequestError
 from workers.interpolation import InterpolationSpec, interpolate, to_days
 from workers.masking import SCL_BAND, cloud_classes, valid_pixels
@@ -40,6 +40,7 @@ from workers.output import (
     dtype_of,
     reporting_full_disk,
 )
+from workers.prefork import shared_s3_client
 from workers.reading import AssetRead, TileReader, resampling_for
 from workers.results_stac import results_profile
 from workers.tilegrid import TileGrid
@@ -100,9 +101,8 @@ class Datasource:
         )
 
 
-def tile_search_geometry(grid: TileGrid) -> dict[str, Any]:
-    """The tile's buffered raster outline as a WGS84 GeoJSON polygon (for the catalog search)."""
-    return mapping(grid.footprint())
+SceneSource = Callable[[catalog.DataFilter, TileGrid], list[catalog.CatalogItem]]
+"""Finds a tile's catalog items (filtered, in mosaicking order) for its datasource filter and grid."""
 
 
 def to_scene(sample: Sample, date: datetime | None = None) -> Scene:
@@ -294,9 +294,11 @@ def run_tile(
     deliver: bool = True,
     workdir: Path | None = None,
     keep_dir: Path | None = None,
+    scenes: SceneSource | None = None,
 ) -> TileResult:
     """Process one tile end to end. With `deliver=False` (the analysis dry run) nothing is uploaded.
-    With `keep_dir` (local replay) a copy of each COG, `<output id>.tif`, is kept there.
+    With `keep_dir` (local replay) a copy of each COG, `<output id>.tif`, is kept there. `scenes` finds the
+    tile's catalog items (default: a live search of the catalog).
     Raises UserError subclasses / EvalscriptError for request problems, CancelledError via `check_continue`."""
     started = time.monotonic()
     reset_peak()
@@ -305,14 +307,14 @@ def run_tile(
     script = Evalscript.parse(spec.evalscript)
     result.bands, result.sample_types = list(script.bands), [o.sample_type for o in script.outputs]
     source = Datasource.from_spec(spec, settings)
-    output_client = s3_client(delivery or creds) if deliver else None
+    output_client = shared_s3_client(delivery or creds) if deliver else None
     urls = output_urls(spec, script, tile, request_id)
     if output_client is not None and check_targets(output_client, list(urls.values()), spec.overwrite,
                                                    spec.skip_existing):
         result.skipped, result.outputs = True, urls
         result.seconds = time.monotonic() - started
         return result
-    items = catalog.search(settings.stac_url, source.data_filter, tile_search_geometry(grid))
+    items = (scenes or partial(scene_cache.live_search, settings.stac_url))(source.data_filter, grid)
     bands = [b for b in script.bands if b != DATA_MASK]
     with tempfile.TemporaryDirectory(dir=workdir, prefix="tile-") as tmp, reporting_full_disk(Path(tmp)), \
             rasterio_env(creds), script.session(SCRIPT_TIMEOUT_S) as run:

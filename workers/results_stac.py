@@ -8,7 +8,9 @@ request and the tile.
 
 Validation works offline: pystac bundles the STAC core JSON schemas, so documents are validated against
 the core schema with pystac (extension schema URLs are left out of that check because pystac would fetch
-them over HTTP), and the projection fields are checked here against the projection extension v2 rules.
+them over HTTP), and the projection fields against the projection extension's rules (workers.stac_projection).
+Items declare projection v1.2.0: it has `proj:code` and still allows the deprecated `proj:epsg` that many
+clients read (v2.0.0 forbids it).
 
 Registration never fails a tile (the COG is the product): `publish_tile` returns the error message instead,
 which the tile job stores as `stacError` on the tile's run record.
@@ -23,24 +25,33 @@ time range start, so the later request's time range must include it.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterator, Mapping
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import httpx
+import jsonschema
 import pystac.validation
 from pyproj import Transformer
+from pystac import STACObjectType
+from pystac.serialization import identify_stac_object
+from pystac.validation.local_validator import get_local_schema_cache
+from pystac.validation.schema_uri_map import DefaultSchemaUriMap
+from referencing import Registry, Resource
 from shapely.geometry import shape
 
 from evalbatch.profiles import DN, BandSpec, CollectionProfile
 from evalbatch.settings import Settings
 from evalbatch.spec import USERDATA_ID, JobSpec
+from workers.stac_projection import PROJECTION_V1_2, ProjectionError, check_projection
 from workers.tilegrid import TileGrid
 
 RESULTS_COLLECTION_PREFIX = "batch-"
 STAC_VERSION = "1.1.0"  # the core schemas pystac bundles (validation offline)
-PROJECTION_EXTENSION = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
+PROJECTION_EXTENSION = PROJECTION_V1_2  # proj:code and the deprecated proj:epsg
 COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 JSON_MEDIA_TYPE = "application/json"
 PACKAGE = "evalbatch"
@@ -50,6 +61,9 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 WORLD_BBOX = [-180.0, -90.0, 180.0, 90.0]
 
 log = logging.getLogger(__name__)
+# Built when the module is imported, i.e. before the rq worker forks: creating an SSL context (loading the CA
+# bundle) costs more than a whole registration, and every work horse would otherwise pay it per tile.
+TLS_CONTEXT = httpx.create_ssl_context()
 
 
 class OutputBands(Mapping[str, BandSpec]):
@@ -79,6 +93,7 @@ def results_collection_id(request_id: str) -> str:
     return f"{RESULTS_COLLECTION_PREFIX}{request_id}"
 
 
+@cache
 def package_version() -> str:
     """The installed evalbatch version (`unknown` when running from an uninstalled tree)."""
     try:
@@ -184,41 +199,58 @@ def item_document(
     }
 
 
-def _check_projection(properties: Mapping[str, Any]) -> None:
-    code = properties.get("proj:code")
-    if not (isinstance(code, str) and ":" in code):
-        raise StacDocumentError(f"proj:code must be an 'AUTHORITY:CODE' string, not {code!r}")
-    shape = properties.get("proj:shape")
-    if not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(v, int) and v > 0 for v in shape)):
-        raise StacDocumentError(f"proj:shape must be [rows, cols] of positive integers, not {shape!r}")
-    transform = properties.get("proj:transform")
-    if not (isinstance(transform, list) and len(transform) in (6, 9)
-            and all(isinstance(v, int | float) for v in transform)):
-        raise StacDocumentError(f"proj:transform must be 6 or 9 numbers, not {transform!r}")
-    bbox = properties.get("proj:bbox")
-    if bbox is not None and not (isinstance(bbox, list) and len(bbox) in (4, 6)):
-        raise StacDocumentError(f"proj:bbox must be 4 or 6 numbers, not {bbox!r}")
+@cache
+def core_validator(object_type: str, stac_version: str) -> jsonschema.protocols.Validator | None:
+    """The validator of a STAC core schema bundled with pystac (offline), built and checked once per process
+    (pystac's `validate_dict` checks the schema and rebuilds the validator on every call); None when pystac
+    bundles no schema for that type and version."""
+    schemas = get_local_schema_cache()
+    uri = DefaultSchemaUriMap().get_object_schema_uri(STACObjectType(object_type), stac_version)
+    if uri not in schemas:
+        return None
+    registry = Registry().with_resources([(k, Resource.from_contents(v)) for k, v in schemas.items()]).crawl()
+    validator_class = jsonschema.validators.validator_for(schemas[uri])
+    validator_class.check_schema(schemas[uri])
+    return validator_class(schemas[uri], registry=registry)
+
+
+def _validate_core(document: dict[str, Any]) -> None:
+    info = identify_stac_object(document)
+    version = str(info.version_range.latest_valid_version())
+    validator = core_validator(info.object_type.value, version)
+    if validator is None:
+        pystac.validation.validate_dict(document)  # raises STACValidationError
+        return
+    # through JSON as pystac does: tuples (e.g. shapely coordinates) are valid JSON arrays
+    error = jsonschema.exceptions.best_match(validator.iter_errors(json.loads(json.dumps(document))))
+    if error is not None:
+        raise StacDocumentError(f"{document.get('id')}: validation failed for {info.object_type.value} against "
+                                f"the STAC {version} core schema: {error}")
 
 
 def validate_document(document: Mapping[str, Any]) -> None:
-    """Validate a collection or item: STAC core schema (pystac, offline) + the projection fields of items.
+    """Validate a collection or item: STAC core schema (pystac's bundled schemas, offline) + the projection
+    extension's rules (workers.stac_projection).
 
     Raises StacDocumentError with the reason when the document is invalid.
     """
     core = {**document, "stac_extensions": []}
     try:
-        pystac.validation.validate_dict(core)
+        _validate_core(core)
     except pystac.errors.STACValidationError as error:
         raise StacDocumentError(f"{document.get('id')}: {error}") from error
-    if document.get("type") == "Feature" and PROJECTION_EXTENSION in document.get("stac_extensions", []):
-        _check_projection(document["properties"])
+    try:
+        check_projection(document)
+    except ProjectionError as error:
+        raise StacDocumentError(f"{document.get('id')}: {error}") from error
 
 
 class ResultsCatalog:
     """Writes results collections and items through the STAC API transactions extension."""
 
     def __init__(self, stac_url: str, client: httpx.Client | None = None) -> None:
-        self._client = client or httpx.Client(base_url=stac_url.rstrip("/"), timeout=HTTP_TIMEOUT_S)
+        self._client = client or httpx.Client(base_url=stac_url.rstrip("/"), timeout=HTTP_TIMEOUT_S,
+                                              verify=TLS_CONTEXT)
 
     def __enter__(self) -> ResultsCatalog:
         return self
@@ -230,6 +262,7 @@ class ResultsCatalog:
         """Create the collection unless it exists (or was created concurrently); True if created here."""
         if self._client.get(f"/collections/{document['id']}").status_code == 200:
             return False
+        validate_document(document)
         response = self._client.post("/collections", json=dict(document))
         if response.status_code == 409:
             return False
@@ -249,13 +282,12 @@ def register_tile(
     settings: Settings, request_id: str, spec: JobSpec, tile: Mapping[str, Any], outputs: Mapping[str, str],
     scenes: list[str],
 ) -> dict[str, Any]:
-    """Validate and register the item of one delivered tile (creating the collection first); returns the item."""
-    collection = collection_document(request_id, spec)
+    """Validate and register the item of one delivered tile (creating the collection first, validated, when it
+    does not exist yet); returns the item."""
     item = item_document(request_id, spec, tile, outputs, scenes, settings.stac_url)
-    validate_document(collection)
     validate_document(item)
     with ResultsCatalog(settings.stac_url) as catalog:
-        catalog.ensure_collection(collection)
+        catalog.ensure_collection(collection_document(request_id, spec))  # validated when created here
         catalog.upsert_item(item)
     return item
 
@@ -273,3 +305,12 @@ def publish_tile(
         log.warning("STAC registration of tile %s of %s failed: %s", tile.get("id"), request_id, error)
         return f"{type(error).__name__}: {error}"[:2000]
     return None
+
+
+def prepare() -> None:
+    """Build what every registration would otherwise repeat, once per process: the core validators of items
+    and collections and the package version. workers.launch calls it in the rq worker before it forks, so
+    that work horses inherit them (as TLS_CONTEXT); elsewhere they are built on first use."""
+    for object_type in (STACObjectType.ITEM, STACObjectType.COLLECTION):
+        core_validator(object_type.value, STAC_VERSION)
+    package_version()

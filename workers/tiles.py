@@ -7,6 +7,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from evalbatch import keys
@@ -15,6 +16,7 @@ from evalbatch.settings import Settings
 from evalbatch.spec import JobSpec
 from evalbatch.states import RequestStatus, StoppedReason, TileStatus, after_tiles
 from evalbatch.store import Store, utc_now
+from workers import scene_cache
 from workers.costs import billed_share, tile_cost
 from workers.errors import CancelledError, describe, is_transient
 from workers.execution_db import UPLOAD_EVERY_TILES, upload_execution_db
@@ -78,6 +80,7 @@ def process_tile(store: Store, settings: Settings, request_id: str, tile_id: int
             spec, tile, request_id, settings, creds=creds,
             delivery=creds.with_secrets(secrets) if secrets else None,
             check_continue=status_checker(store, request_id),
+            scenes=partial(scene_cache.scenes_for_tile, store.redis, request_id, tile_id, settings.stac_url),
         )
     except CancelledError:
         release(store, request_id, tile_id)

@@ -25,6 +25,7 @@ from ops.archive_grid import tiles_for_bbox
 from ops.archive_render import scene_grid, surface_reflectance
 from ops.archive_scenes import SceneSpec
 from ops.archive_stac import AssetFile, build_item, object_key
+from workers.stac_projection import check_projection
 
 SEED = 20240501
 PROFILE = get_profile("sentinel-2-l2a")
@@ -278,6 +279,7 @@ def test_items_describe_the_scene(scenes: list[SceneSpec]) -> None:
     item = build_item(scene, "sentinel-2-l2a", assets, 12.5)
     props = item["properties"]
     assert props["proj:epsg"] == 32632 and props["proj:code"] == "EPSG:32632"
+    check_projection(item)  # the extension version it declares allows every proj: field it carries
     assert props["s2:mgrs_tile"] == "32TQS" and props["s2:processing_baseline"] == scene.processing_baseline
     assert props["platform"] == scene.platform and props["eo:cloud_cover"] == 12.5
     assert dt.datetime.fromisoformat(props["datetime"].replace("Z", "+00:00")) == scene.datetime

@@ -20,8 +20,11 @@ from evalbatch.settings import Settings
 from evalbatch.states import FINAL_STATES, RequestStatus, TileStatus
 from evalbatch.store import Store
 from ops.services import LocalStack
+from tiler import parse_bounds, tiles_for_aoi
 from workers import results_stac
+from workers.analysis import TileScenes, tile_record
 from workers.results_stac import StacDocumentError, publish_tile, results_collection_id, validate_document
+from workers.stac_projection import PROJECTION_V1_2, PROJECTION_V2_0
 from workers.tiles import process_tile
 
 NDVI_AND_MASK = """//VERSION=3
@@ -40,6 +43,7 @@ OUTPUT_IDS = ("default", "valid")
 NODATA_NDVI = -2.0
 FINAL = {s.value for s in FINAL_STATES}
 POLL_S = 0.3
+TILE_BUFFER_PX = 3
 TIMEOUT_S = 300.0
 
 
@@ -100,7 +104,11 @@ def test_tiles_are_registered_live_and_open_with_rasterio(processing_stack: Loca
         found = {i.id for i in archive.search(collections=[settings.archive_collection], ids=scenes).items()}
         assert found == set(scenes)
         assert set(item.assets) == set(OUTPUT_IDS)
-        validate_document(item.to_dict(include_self_link=False, transform_hrefs=False))
+        validate_document(item.to_dict(include_self_link=False, transform_hrefs=False))  # as pystac migrated it
+        stored = httpx.get(f"{settings.stac_url}/collections/{collection_id}/items/{name}", timeout=10).json()
+        validate_document(stored)  # as the catalog serves it: projection v1.2.0 with the deprecated proj:epsg
+        assert stored["stac_extensions"] == [results_stac.PROJECTION_EXTENSION]
+        assert stored["properties"]["proj:epsg"] == tile["epsg"]
         arrays = {}
         for output_id, asset in item.assets.items():
             assert asset.href == tile["outputs"][output_id] and asset.href.startswith("s3://")
@@ -109,6 +117,7 @@ def test_tiles_are_registered_live_and_open_with_rasterio(processing_stack: Loca
                 assert dataset.crs.to_epsg() == int(props["proj:code"].split(":")[1]) == tile["epsg"]
                 assert [dataset.height, dataset.width] == props["proj:shape"]
                 assert list(dataset.transform)[:6] == pytest.approx(props["proj:transform"])
+                assert list(dataset.bounds) == pytest.approx(props["proj:bbox"])
                 arrays[output_id] = dataset.read(1)
             delivered, _ = read_s3_tiff(s3, asset.href)
             np.testing.assert_array_equal(arrays[output_id], delivered[0])
@@ -150,26 +159,143 @@ def test_catalog_failure_keeps_the_tile_and_records_the_error(
 
 def test_publish_reports_an_unreachable_catalog_instead_of_raising() -> None:
     settings = Settings(stac_url="http://127.0.0.1:9")  # discard port: nothing listens
-    tile = {"id": 0, "name": "T0", "geometry": {"type": "Polygon", "coordinates": [[[12, 46], [12.1, 46],
-            [12.1, 46.1], [12, 46]]]}, "epsg": 32632, "origin": {"type": "Point", "coordinates": [7e5, 5.1e6]},
-            "resolution": 60, "widthPx": 4, "heightPx": 4}
+    tile = analysed_tile()
     error = publish_tile(settings, "r", ndvi_spec(), tile, {"default": "s3://results/r/T0/default.tif"}, ["a"])
     assert error is not None and "ConnectError" in error
     assert publish_tile(settings, "r", ndvi_spec(), tile, {}, []) is None  # nothing delivered: nothing to do
 
 
-def test_validation_rejects_broken_documents() -> None:
-    tile = {"id": 0, "name": "T0", "geometry": {"type": "Polygon", "coordinates": [[[12, 46], [12.1, 46],
-            [12.1, 46.1], [12, 46]]]}, "epsg": 32632, "origin": {"type": "Point", "coordinates": [7e5, 5.1e6]},
-            "resolution": 60, "widthPx": 4, "heightPx": 4}
-    item = results_stac.item_document("r", ndvi_spec(), tile, {"default": "s3://b/k.tif"}, [], "http://stac")
-    validate_document(item)
-    without_time = {**item, "properties": {k: v for k, v in item["properties"].items() if k != "datetime"}}
-    with pytest.raises(StacDocumentError):
-        validate_document(without_time)
-    bad_shape = {**item, "properties": {**item["properties"], "proj:shape": [4]}}
-    with pytest.raises(StacDocumentError, match="proj:shape"):
-        validate_document(bad_shape)
-    bad_code = {**item, "properties": {**item["properties"], "proj:code": 32632}}
-    with pytest.raises(StacDocumentError, match="proj:code"):
-        validate_document(bad_code)
+# --- the projection extension's rules, offline ------------------------------------------------------------
+
+
+def analysed_tile(index: int = 0) -> dict[str, Any]:
+    """A tile as the analysis stores it: grid 0 at 60 m with a 3-pixel buffer over the test AOI."""
+    tiles = tiles_for_aoi(parse_bounds(ndvi_spec().bounds), 0, 60.0, buffer_x=TILE_BUFFER_PX, buffer_y=TILE_BUFFER_PX)
+    return tile_record(tiles[index], "r", 0.0, TileScenes(0, 0))
+
+
+def tile_item(tile: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The results item of a tile (the first tile of the AOI by default)."""
+    return results_stac.item_document("r", ndvi_spec(), tile or analysed_tile(), {"default": "s3://b/k.tif"}, [],
+                                      "http://stac")
+
+
+def with_properties(item: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The item with properties changed; keyword `proj_x` stands for `proj:x`, None removes the property."""
+    properties = dict(item["properties"])
+    for name, value in changes.items():
+        key = name.replace("proj_", "proj:", 1)
+        if value is None:
+            properties.pop(key, None)
+        else:
+            properties[key] = value
+    return {**item, "properties": properties}
+
+
+def shifted_grid(item: dict[str, Any], pixels: int) -> dict[str, Any]:
+    """The item with proj:transform and proj:bbox consistently moved `pixels` pixels east."""
+    props = item["properties"]
+    dx = pixels * props["proj:transform"][0]
+    transform = list(props["proj:transform"])
+    transform[2] += dx
+    west, south, east, north = props["proj:bbox"]
+    return with_properties(item, proj_transform=transform, proj_bbox=[west + dx, south, east + dx, north])
+
+
+def other_zone(item: dict[str, Any]) -> dict[str, Any]:
+    """The item claiming the neighbouring UTM zone's CRS for the same numbers."""
+    epsg = item["properties"]["proj:epsg"] + 1
+    return with_properties(item, proj_code=f"EPSG:{epsg}", proj_epsg=epsg)
+
+
+def with_extensions(item: dict[str, Any], extensions: list[str]) -> dict[str, Any]:
+    return {**item, "stac_extensions": extensions}
+
+
+def with_asset_fields(item: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """The item whose `default` asset carries projection fields (`proj_x` stands for `proj:x`)."""
+    asset = {**item["assets"]["default"], **{k.replace("proj_", "proj:", 1): v for k, v in fields.items()}}
+    return {**item, "assets": {**item["assets"], "default": asset}}
+
+
+def test_results_items_follow_the_projection_extension() -> None:
+    for index in (0, -1):  # the first and last tiles of the AOI: one in each UTM zone
+        tile = analysed_tile(index)
+        item = tile_item(tile)
+        props = item["properties"]
+        assert item["stac_extensions"] == [results_stac.PROJECTION_EXTENSION] == [PROJECTION_V1_2]
+        assert props["proj:code"] == f"EPSG:{tile['epsg']}" and props["proj:epsg"] == tile["epsg"]
+        size = tile["widthPx"] + 2 * TILE_BUFFER_PX
+        assert props["proj:shape"] == [tile["heightPx"] + 2 * TILE_BUFFER_PX, size]
+        x0, y0 = tile["origin"]["coordinates"]
+        margin = TILE_BUFFER_PX * 60.0
+        assert props["proj:transform"] == [60.0, 0.0, x0 - margin, 0.0, -60.0, y0 + margin]
+        assert props["proj:bbox"] == pytest.approx([x0 - margin, y0 + margin - 60.0 * size, x0 - margin + 60.0 * size,
+                                                    y0 + margin])
+        validate_document(item)
+    assert {analysed_tile(0)["epsg"], analysed_tile(-1)["epsg"]} == {32632, 32633}
+
+
+ITEM = tile_item()
+PROPS = ITEM["properties"]
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        pytest.param(with_properties(ITEM, datetime=None), "datetime", id="core-schema"),
+        pytest.param(with_extensions(ITEM, []), "without the projection extension", id="undeclared"),
+        pytest.param(with_extensions(ITEM, [PROJECTION_V2_0]), r"\['proj:epsg'\] are not fields", id="epsg-in-v2"),
+        pytest.param(with_properties(ITEM, proj_foo=1), r"\['proj:foo'\] are not fields", id="unknown-field"),
+        pytest.param(with_properties(ITEM, proj_code=32632), "proj:code must be", id="code-number"),
+        pytest.param(with_properties(ITEM, proj_code="EPSG:999999"), "not a CRS known to PROJ", id="code-unknown"),
+        pytest.param(with_properties(ITEM, proj_epsg="32632"), "proj:epsg must be", id="epsg-string"),
+        pytest.param(with_properties(ITEM, proj_epsg=PROPS["proj:epsg"] + 1), "different CRSs", id="epsg-vs-code"),
+        pytest.param(with_properties(ITEM, proj_wkt2=5), "proj:wkt2 must be", id="wkt2-number"),
+        pytest.param(with_properties(ITEM, proj_projjson="{}"), "proj:projjson must be", id="projjson-string"),
+        pytest.param(with_properties(ITEM, proj_geometry={"type": "Polygon"}), "proj:geometry", id="geometry"),
+        pytest.param(with_properties(ITEM, proj_centroid={"lat": 95, "lon": 12}), "proj:centroid", id="centroid"),
+        pytest.param(with_properties(ITEM, proj_shape=[4]), "proj:shape", id="shape-length"),
+        pytest.param(with_properties(ITEM, proj_shape=[float(PROPS["proj:shape"][0]), PROPS["proj:shape"][1]]),
+                     "proj:shape", id="shape-float"),
+        pytest.param(with_properties(ITEM, proj_shape=[0, PROPS["proj:shape"][1]]), "proj:shape", id="shape-zero"),
+        pytest.param(with_properties(ITEM, proj_transform=[*PROPS["proj:transform"], 1]), "6 or 9 numbers",
+                     id="transform-length"),
+        pytest.param(with_properties(ITEM, proj_transform=[*PROPS["proj:transform"], 0, 0, 2]), "end with 0, 0, 1",
+                     id="transform-last-row"),
+        pytest.param(with_properties(ITEM, proj_transform=[0, 0, 1, 0, 0, 1]), "not invertible",
+                     id="transform-singular"),
+        pytest.param(with_properties(ITEM, proj_bbox=PROPS["proj:bbox"] + [1]), "4 or 6 numbers", id="bbox-length"),
+        pytest.param(with_properties(ITEM, proj_bbox=PROPS["proj:bbox"][2:] + PROPS["proj:bbox"][:2]),
+                     "minimums first", id="bbox-order"),
+        pytest.param(with_properties(ITEM, proj_bbox=[v + 60.0 for v in PROPS["proj:bbox"]]),
+                     "is not the extent", id="bbox-off-grid"),
+        pytest.param(with_properties(ITEM, proj_shape=[PROPS["proj:shape"][0], PROPS["proj:shape"][1] - 1]),
+                     "is not the extent", id="shape-off-bbox"),
+        pytest.param(shifted_grid(ITEM, 10), "does not contain the item's geometry", id="grid-off-item"),
+        pytest.param(other_zone(ITEM), "does not contain the item's geometry", id="other-crs"),
+        pytest.param(with_asset_fields(ITEM, proj_shape=[1]), "assets.default: proj:shape", id="asset-shape"),
+        pytest.param(with_asset_fields(ITEM, proj_transform=[120.0, 0, PROPS["proj:transform"][2], 0, -120.0,
+                                                             PROPS["proj:transform"][5]]),
+                     "assets.default: proj:bbox .* is not the extent", id="asset-transform-vs-item-shape"),
+    ],
+)
+def test_validation_rejects_documents_breaking_a_rule(document: dict[str, Any], reason: str) -> None:
+    with pytest.raises(StacDocumentError, match=reason):
+        validate_document(document)
+
+
+def test_validation_accepts_what_the_extension_allows() -> None:
+    rows, cols = PROPS["proj:shape"]
+    transform = PROPS["proj:transform"]
+    overview = [2 * transform[0], 0.0, transform[2], 0.0, 2 * transform[4], transform[5]]
+    accepted = [
+        with_properties(with_extensions(ITEM, [PROJECTION_V2_0]), proj_epsg=None),  # v2: proj:code only
+        with_properties(ITEM, proj_code=None, proj_epsg=None),  # no CRS code: nothing to project the item into
+        with_properties(ITEM, proj_transform=[*transform, 0, 0, 1], proj_bbox=[*PROPS["proj:bbox"][:2], 0.0,
+                        *PROPS["proj:bbox"][2:], 100.0]),  # 3x3 transform, 3D bbox
+        with_asset_fields(ITEM, proj_transform=overview, proj_shape=[rows // 2, cols // 2]),  # a half-size asset
+        with_properties(ITEM, proj_centroid={"lat": 46.0, "lon": 12.0}, proj_wkt2=None, proj_projjson=None),
+    ]
+    for document in accepted:
+        validate_document(document)
