@@ -101,9 +101,10 @@ def process_tile(store: Store, settings: Settings, request_id: str, tile_id: int
         outputs=result.outputs, skipped=result.skipped, error=None, costPU=round(pu, 4),
         stacError=publish_tile(settings, request_id, spec, tile, result.outputs, result.scenes),
     )
+    if store.set_tile_status(request_id, tile_id, TileStatus.PROCESSED, [TileStatus.PROCESSING]) is None:
+        return  # another run of the same tile (at-least-once after a crash) finished it: billed once
     if not result.skipped:
         _add_cost(store, request_id, billed_share(tile, pu))
-    store.set_tile_status(request_id, tile_id, TileStatus.PROCESSED, [TileStatus.PROCESSING])
     tile_finished(store, settings, request_id)
 
 
