@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlparse
 
@@ -79,20 +80,26 @@ def s3_client(creds: S3Credentials, *, attempts: int = DEFAULT_ATTEMPTS, timeout
     )
 
 
-def rasterio_env(creds: S3Credentials, **options: Any) -> AbstractContextManager[Any]:
-    """A `rasterio.Env` that reads and writes `/vsis3/` paths on the given endpoint; use it around every open."""
-    import rasterio
+@lru_cache(maxsize=8)  # the deployment's keys and a few requests' own delivery keys
+def rasterio_session(creds: S3Credentials) -> Any:
+    """The rasterio `AWSSession` of `creds`, built once per process (it creates a boto3 session: tens of ms)."""
     from rasterio.session import AWSSession
 
     endpoint = urlparse(creds.endpoint_url)
-    session = AWSSession(
+    return AWSSession(
         aws_access_key_id=creds.access_key or None,
         aws_secret_access_key=creds.secret_key or None,
         region_name=creds.region,
         endpoint_url=endpoint.netloc or creds.endpoint_url,
     )
-    https = "YES" if endpoint.scheme == "https" else "NO"
-    return rasterio.Env(session=session, AWS_HTTPS=https, **{**GDAL_OPTIONS, **options})
+
+
+def rasterio_env(creds: S3Credentials, **options: Any) -> AbstractContextManager[Any]:
+    """A `rasterio.Env` that reads and writes `/vsis3/` paths on the given endpoint; use it around every open."""
+    import rasterio
+
+    https = "YES" if urlparse(creds.endpoint_url).scheme == "https" else "NO"
+    return rasterio.Env(session=rasterio_session(creds), AWS_HTTPS=https, **{**GDAL_OPTIONS, **options})
 
 
 def vsi_path(url: str) -> str:
