@@ -6,13 +6,17 @@ For each script (NDVI FLOAT32, true colour AUTO, an SCL cloud-masked NDVI, an OR
 T dates) on an N x N tile (2004 x 2004 by default, 512 x 512 with --quick) it prints Mpix/s of the
 evaluator (cold: a fresh session including context creation and setup; warm: a second evaluate()
 in the same session), Mpix/s of the numpy equivalent, and the ratios numpy / evaluator. A script
-that the numpy fast path translates gets a second row with the fast path switched off (V8).
+that a numpy fast path translates (SIMPLE arithmetic, or an ORBIT/TILE loop over the samples) gets a
+second row with the fast path switched off (V8). Each row ends with the cold rate per CPU second of
+this process (every thread, V8's included) and the 1-minute load average: the machine is shared, so
+compare rows measured under similar load.
 Targets (issue 5): NDVI >= 150 Mpix/s; SIMPLE scripts within 5x of numpy; ORBIT 10 dates >= 15 Mpix/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -127,12 +131,20 @@ class Case:
 
 
 def best_time(fn: Callable[[], object], repeat: int) -> float:
-    times = []
+    """The shortest wall time of ``repeat`` calls."""
+    return best_times(fn, repeat)[0]
+
+
+def best_times(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """The shortest wall time and the shortest process CPU time (every thread, V8's included) of
+    ``repeat`` calls; CPU time is what the work costs when other processes compete for the cores."""
+    walls, cpus = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - start_cpu)
+    return min(walls), min(cpus)
 
 
 def bench_case(case: Case, bands_all: dict[str, np.ndarray], repeat: int, force_v8: bool) -> dict[str, float | str]:
@@ -150,7 +162,7 @@ def bench_case(case: Case, bands_all: dict[str, np.ndarray], repeat: int, force_
             run.update_output(scenes)
             return run.evaluate(bands, scenes)
 
-    cold_s = best_time(cold, repeat)
+    cold_s, cold_cpu_s = best_times(cold, repeat)
     with script.session() as run:
         run.update_output(scenes)
         got = run.evaluate(bands, scenes)
@@ -164,7 +176,7 @@ def bench_case(case: Case, bands_all: dict[str, np.ndarray], repeat: int, force_
     else:
         assert np.abs(result.astype(int) - expected.astype(int)).max() <= 1, case.name
     return {"cold": pixels / cold_s / 1e6, "warm": pixels / warm_s / 1e6, "numpy": pixels / numpy_s / 1e6,
-            "path": path}
+            "cold_cpu": pixels / cold_cpu_s / 1e6, "path": path}
 
 
 def main() -> None:
@@ -182,19 +194,20 @@ def main() -> None:
         Case("SCL-masked NDVI", SCL_MASKED_NDVI, numpy_scl_ndvi, 0),
         Case(f"ORBIT max NDVI x{args.dates}", ORBIT_MAX_NDVI, numpy_orbit_max, args.dates),
     ]
-    print(f"{size} x {size} px, best of {args.repeat}; path: numpy = evalbatch's numpy fast path, v8 = V8")
+    print(f"{size} x {size} px, best of {args.repeat}; path: numpy = evalbatch's numpy fast path, v8 = V8 "
+          "(the path every script can take); cold cpu = cold pixels per CPU second of this process; "
+          "load = 1-minute load average when the row finished")
     print(f"{'script':<22} {'path':<6} {'cold Mpix/s':>12} {'warm Mpix/s':>12} {'numpy Mpix/s':>13} "
-          f"{'numpy/cold':>11} {'numpy/warm':>11}")
+          f"{'numpy/cold':>11} {'numpy/warm':>11} {'cold cpu':>9} {'load':>6}")
     for case in cases:
         bands = make_bands(size, case.dates, rng)
         for force_v8 in (False, True):
             r = bench_case(case, bands, args.repeat, force_v8)
-            if force_v8 and r["path"] == "v8" and case.dates:
-                break  # temporal scripts have no fast path: the first row already is V8
             print(f"{case.name:<22} {r['path']:<6} {r['cold']:>12.1f} {r['warm']:>12.1f} {r['numpy']:>13.1f} "
-                  f"{r['numpy'] / r['cold']:>10.1f}x {r['numpy'] / r['warm']:>10.1f}x")
+                  f"{r['numpy'] / r['cold']:>10.1f}x {r['numpy'] / r['warm']:>10.1f}x {r['cold_cpu']:>9.1f} "
+                  f"{os.getloadavg()[0]:>6.2f}")
             if r["path"] == "v8":
-                break
+                break  # no fast path for this script: the row above already is V8
 
 
 if __name__ == "__main__":

@@ -50,7 +50,12 @@ GLOBAL_CONSTANTS = {"NaN": math.nan, "Infinity": math.inf}
 
 def _js_round(x: Value) -> Value:
     floor = np.floor(x)
-    return np.where(x - floor >= 0.5, floor + 1.0, floor)
+    rounded = np.where(x - floor >= 0.5, floor + 1.0, floor)
+    return np.where(rounded == 0, np.copysign(0.0, x), rounded)  # JS: Math.round(-0.4) is -0
+
+
+def _js_sign(x: Value) -> Value:
+    return np.where(x == 0, x, np.sign(x))  # JS: Math.sign(-0) is -0
 
 
 def _js_pow(base: Value, exponent: Value) -> Value:
@@ -59,17 +64,29 @@ def _js_pow(base: Value, exponent: Value) -> Value:
     return np.where(((np.abs(base) == 1.0) & np.isinf(exponent)) | np.isnan(exponent), np.nan, result)
 
 
+def _signed_zeros(picked: Value, a: Value, b: Value, zero_of_pair: Callable[[Value, Value], Value]) -> Value:
+    """JS Math.max/min on signed zeros: where both operands are zero use ``zero_of_pair`` (numpy's
+    maximum/minimum keep the first operand on such ties). Zeros are rare, so test for them first."""
+    zero = np.equal(picked, 0)
+    if not np.any(zero):
+        return picked
+    return np.where(zero & np.equal(a, 0) & np.equal(b, 0), zero_of_pair(a, b), picked)
+
+
 def _js_min(*values: Value) -> Value:
     result: Value = math.inf
     for value in values:
-        result = np.minimum(result, value)
+        # Math.min(0, -0) is -0: the negated sum of the negated zeros
+        result = _signed_zeros(np.minimum(result, value), result, value,
+                               lambda a, b: -(np.negative(a) + np.negative(b)))
     return result
 
 
 def _js_max(*values: Value) -> Value:
     result: Value = -math.inf
     for value in values:
-        result = np.maximum(result, value)
+        # Math.max(-0, 0) is 0: the sum of two zeros is -0 only when both are -0
+        result = _signed_zeros(np.maximum(result, value), result, value, np.add)
     return result
 
 
@@ -90,7 +107,7 @@ MATH_FUNCTIONS: dict[str, tuple[int | None, Callable[..., Value]]] = {
     "sin": (1, np.sin), "cos": (1, np.cos), "tan": (1, np.tan), "asin": (1, np.arcsin), "acos": (1, np.arccos),
     "atan": (1, np.arctan), "sinh": (1, np.sinh), "cosh": (1, np.cosh), "tanh": (1, np.tanh),
     "asinh": (1, np.arcsinh), "acosh": (1, np.arccosh), "atanh": (1, np.arctanh),
-    "floor": (1, np.floor), "ceil": (1, np.ceil), "trunc": (1, np.trunc), "sign": (1, np.sign),
+    "floor": (1, np.floor), "ceil": (1, np.ceil), "trunc": (1, np.trunc), "sign": (1, _js_sign),
     "round": (1, _js_round), "fround": (1, lambda x: np.float64(np.float32(x)) if np.isscalar(x)
                                            else np.asarray(x, np.float32).astype(np.float64)),
     "atan2": (2, np.arctan2), "pow": (2, _js_pow),
@@ -537,7 +554,14 @@ class _Translator:
 
 def _index(x: Value, y: Value) -> Value:
     total = np.add(x, y)
-    return np.where(total == 0, 0.0, np.subtract(x, y) / total)
+    ratio = np.subtract(x, y)
+    if not isinstance(ratio, np.ndarray) or ratio.ndim == 0:
+        return np.where(total == 0, 0.0, ratio / total)
+    np.divide(ratio, total, out=ratio)  # in place: one temporary less per call
+    zero = total == 0
+    if zero.any():  # rare; a masked copy costs as much as the division
+        ratio[zero] = 0.0
+    return ratio
 
 
 def _memoized(expr: _Expr) -> _Expr:

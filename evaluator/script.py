@@ -21,6 +21,8 @@ from .legacy import (
     mentioned_bands,
     wrap_v1_body,
 )
+from .loopfast import translate_loop
+from .loopframe import LoopFastPath
 from .retention import samples_stay_local
 from .specs import InputSpec, OutputSpec, RunResult, Scene
 
@@ -49,7 +51,7 @@ class Evalscript:
         self._column_shift = column_shift
         self._v1_params = tuple(v1_params)
         self._max_heap_bytes = max_heap_bytes
-        self._translations: dict[tuple[tuple[str, int], ...], FastPath | None] = {}
+        self._translations: dict[tuple[tuple[str, int], ...], FastPath | LoopFastPath | None] = {}
 
     # ---- construction ---------------------------------------------------------------------------
 
@@ -165,16 +167,17 @@ class Evalscript:
 
     @cached_property
     def fast_path(self) -> bool:
-        """True when evaluatePixel (SIMPLE, no data fusion) has an exact numpy translation, which
-        sessions then use instead of V8 (see :mod:`evaluator.fastpath`)."""
+        """True when evaluatePixel (V3, no data fusion) has an exact numpy translation, which sessions
+        then use instead of V8 (SIMPLE: :mod:`evaluator.fastpath`; ORBIT/TILE: :mod:`evaluator.loopfast`)."""
         return self.fast_path_for(tuple((out.id, out.bands) for out in self.declaration.outputs)) is not None
 
-    def fast_path_for(self, outputs: tuple[tuple[str, int], ...]) -> FastPath | None:
+    def fast_path_for(self, outputs: tuple[tuple[str, int], ...]) -> FastPath | LoopFastPath | None:
         """The numpy translation for these (output id, band count) pairs, or None (then V8 runs)."""
-        if self.kind != KIND_V3 or self.mosaicking != "SIMPLE" or self.declaration.fusion:
+        if self.kind != KIND_V3 or self.declaration.fusion:
             return None
         if outputs not in self._translations:
-            self._translations[outputs] = translate(self._prepared_source, self.bands, dict(outputs))
+            translator = translate if self.mosaicking == "SIMPLE" else translate_loop
+            self._translations[outputs] = translator(self._prepared_source, self.bands, dict(outputs))
         return self._translations[outputs]
 
     @cached_property

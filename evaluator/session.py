@@ -15,6 +15,7 @@ import numpy as np
 from .conversion import convert_in_place, output_storage
 from .errors import EvalscriptError, EvalscriptRuntimeError, EvalscriptTimeout
 from .fastpath import CHUNK_PIXELS, FastPath
+from .loopframe import LOOP_CHUNK_PIXELS, FastPathBailout, LoopFastPath
 from .specs import OutputSpec, Scene
 
 if TYPE_CHECKING:
@@ -220,32 +221,48 @@ class Session:
             if self._script.fast_path else None
         self.path = "numpy" if fast is not None else "v8"
         if fast is not None and count:
-            self._run_numpy(fast, arrays, results, count)
-        elif count:
-            buffers = self._ensure_buffers(arrays, count)
-            for start in range(0, count, buffers.cap):
-                n = min(buffers.cap, count - start)
-                self._fill_inputs(buffers, arrays, start, n)
-                self._run_pixels(self._call_ends(buffers, n), start, deadline)
-                for out, view, result in zip(self._outputs, buffers.outputs, results, strict=True):
-                    if not out.bands:
-                        continue
-                    if output_storage(out.sample_type).final:
-                        result[:, start:start + n] = view[:, :n]
-                    else:
-                        convert_in_place(view[:, :n], out.sample_type, out=result[:, start:start + n])
+            try:
+                self._run_numpy(fast, arrays, results, count, deadline)
+            except FastPathBailout:
+                self.path = "v8"  # a case only V8 reports exactly (e.g. a TypeError): run the batch there
+        if self.path == "v8" and count:
+            self._run_v8(arrays, results, count, deadline)
         return {out.id: result.reshape((out.bands, *pixel_shape))
                 for out, result in zip(self._outputs, results, strict=True)}
 
-    def _run_numpy(self, fast: FastPath, arrays: list[list[np.ndarray]], results: list[np.ndarray],
-                   count: int) -> None:
-        """The numpy translation of evaluatePixel over the whole batch (SIMPLE, one group), converted
-        to the sampleTypes chunk by chunk (while the chunk is still in cache)."""
-        bands = {band: values[0] for band, values in zip(self._groups[0].bands, arrays[0], strict=True)}
-        scratch = {out.id: np.empty((out.bands, CHUNK_PIXELS)) for out in self._outputs
+    def _run_v8(self, arrays: list[list[np.ndarray]], results: list[np.ndarray], count: int,
+                deadline: float) -> None:
+        """evaluatePixel in V8 over the whole batch, strip by strip through the shared typed arrays."""
+        buffers = self._ensure_buffers(arrays, count)
+        for start in range(0, count, buffers.cap):
+            n = min(buffers.cap, count - start)
+            self._fill_inputs(buffers, arrays, start, n)
+            self._run_pixels(self._call_ends(buffers, n), start, deadline)
+            for out, view, result in zip(self._outputs, buffers.outputs, results, strict=True):
+                if not out.bands:
+                    continue
+                if output_storage(out.sample_type).final:
+                    result[:, start:start + n] = view[:, :n]
+                else:
+                    convert_in_place(view[:, :n], out.sample_type, out=result[:, start:start + n])
+
+    def _run_numpy(self, fast: FastPath | LoopFastPath, arrays: list[list[np.ndarray]], results: list[np.ndarray],
+                   count: int, deadline: float) -> None:
+        """The numpy translation of evaluatePixel over the whole batch (one group), converted to the
+        sampleTypes chunk by chunk (while the chunk is still in cache). SIMPLE bands go in as (N,)
+        arrays, ORBIT/TILE bands as (T, N)."""
+        assert self._scene_counts is not None
+        group = self._groups[0]
+        bands = {band: values if group.temporal else values[0]
+                 for band, values in zip(group.bands, arrays[0], strict=True)}
+        scratch = {out.id: np.empty((out.bands, max(CHUNK_PIXELS, LOOP_CHUNK_PIXELS))) for out in self._outputs
                    if out.bands and not output_storage(out.sample_type).final}
         with np.errstate(all="ignore"):
-            for start, stop, values in fast.chunks(bands, count):
+            chunks = fast.chunks(bands, count, self._scene_counts[0]) if isinstance(fast, LoopFastPath) \
+                else fast.chunks(bands, count)
+            for start, stop, values in chunks:
+                if time.monotonic() > deadline:  # the same per-call budget as in V8
+                    raise EvalscriptTimeout(f"script timeout: evaluate exceeded {self._timeout_s:g} s")
                 for out, result in zip(self._outputs, results, strict=True):
                     if not out.bands:
                         continue

@@ -80,3 +80,12 @@ def js() -> Callable[[str], Any]:
         assert userdata is not None
         return json.loads(json.dumps(userdata))["value"]
     return evaluate
+
+
+def assert_identical(got: np.ndarray, want: np.ndarray) -> None:
+    """Equal values (NaN where NaN) of one dtype, with the same sign on zeros (FLOAT32 keeps -0)."""
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    if got.dtype.kind == "f":
+        numbers = ~np.isnan(want)
+        assert np.array_equal(np.signbit(got[numbers]), np.signbit(want[numbers])), "signs of zeros differ"

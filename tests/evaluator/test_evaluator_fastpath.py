@@ -7,11 +7,11 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import CORPUS_DIR, load_corpus_module
+from conftest import CORPUS_DIR, assert_identical, load_corpus_module, scenes_from_iso
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from evaluator import Evalscript, EvalscriptError
+from evaluator import Evalscript, EvalscriptError, Scene
 
 SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, 2.5, -2.5, 0.49999999999999994, 3.0, -7.25,
                     np.nan, np.inf, -np.inf, 1e300, -1e-300, 4294967296.5, 2147483648.0, -2147483649.0],
@@ -25,19 +25,28 @@ def _script(body: str, bands: tuple[str, ...] = ("A", "B"), out: str = 'bands: 1
             f"function evaluatePixel(s) {{ {body} }}\n")
 
 
-def _both(source: str, samples: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
-          ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """(fast path outputs, V8 outputs) of one script on the same samples."""
+def _both(source: str, samples: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch,
+          scenes: list[Scene] | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(fast path outputs, V8 outputs) of one script on the same samples (ORBIT/TILE: offered scenes)."""
     script = Evalscript.parse(source)
     assert script.fast_path, "expected the script to be translatable"
-    with script.session() as run:
-        fast = run.evaluate(samples)
-        assert run.path == "numpy"
+    fast = _evaluate(script, samples, scenes)
+    assert fast[1] == "numpy"
     monkeypatch.setattr(script, "fast_path", False)
+    slow = _evaluate(script, samples, scenes)
+    assert slow[1] == "v8"
+    return fast[0], slow[0]
+
+
+def _evaluate(script: Evalscript, samples: dict[str, np.ndarray], scenes: list[Scene] | None
+              ) -> tuple[dict[str, np.ndarray], str | None]:
     with script.session() as run:
-        slow = run.evaluate(samples)
-        assert run.path == "v8"
-    return fast, slow
+        if scenes is None:
+            return run.evaluate(samples), run.path
+        kept = run.select_scenes(scenes)
+        kept_scenes = run.pick(scenes, kept)
+        run.update_output(kept_scenes)
+        return run.evaluate(run.pick_samples(samples, kept), scenes=kept_scenes), run.path
 
 
 def _pairs() -> dict[str, np.ndarray]:
@@ -62,7 +71,7 @@ EXACT_EXPRESSIONS = [
 @pytest.mark.parametrize("expression", EXACT_EXPRESSIONS)
 def test_expression_matches_v8_exactly(expression: str, monkeypatch: pytest.MonkeyPatch) -> None:
     fast, slow = _both(_script(f"return [{expression}];"), _pairs(), monkeypatch)
-    np.testing.assert_array_equal(fast["default"], slow["default"])
+    assert_identical(fast["default"], slow["default"])
 
 
 def test_if_return_chain_locals_and_object_return(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,15 +183,20 @@ def test_corpus_case_takes_the_fast_path_only_when_it_matches(
         return
     script = Evalscript.parse(source)
     if not script.fast_path:
-        assert case["mosaicking"] != "SIMPLE" or name in {"02-ndvi-colorblend-alpha", "11-color-ramp-visualizer",
-                                                          "12-header-variant-arrow-hcv"}
+        # helpers (colorBlend, visualizers) and scripts that read scenes stay in V8
+        assert name in {"02-ndvi-colorblend-alpha", "11-color-ramp-visualizer", "12-header-variant-arrow-hcv",
+                        "10-tile-latest-valid"}
         return
     inputs, dates = corpus.make_inputs(case, name)
-    fast, slow = _both(source, inputs, monkeypatch)
+    scenes = scenes_from_iso(dates) if case["mosaicking"] != "SIMPLE" else None
+    fast, slow = _both(source, inputs, monkeypatch, scenes)
     for out_id, values in slow.items():
-        np.testing.assert_array_equal(fast[out_id], values)
+        assert_identical(fast[out_id], values)
     expected = corpus.load_reference(case_dir)(inputs, dates)
-    assert corpus.compare_outputs(case, expected, fast, None) == []
+    result = Evalscript.parse(source).run(inputs, scenes=scenes)  # the whole hook sequence, fast path on
+    for out_id, values in fast.items():
+        assert_identical(result.outputs[out_id], values)
+    assert corpus.compare_outputs(case, expected, result.outputs, result.userdata) == []
 
 
 # ---- property-based: random arithmetic expressions on random inputs with special values ---------
@@ -228,4 +242,4 @@ def test_random_expressions_match_v8(expression: str, values: list[tuple[float, 
         assert np.array_equal(got[~finite & ~np.isnan(want)], want[~finite & ~np.isnan(want)])
         np.testing.assert_allclose(got[finite], want[finite], rtol=1e-5, atol=1e-6)
     else:
-        np.testing.assert_array_equal(got, want)
+        assert_identical(got, want)
