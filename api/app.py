@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,8 +20,17 @@ from evalbatch.settings import Settings, get_settings
 from evalbatch.store import Store
 
 
+def freeze_startup_objects() -> None:
+    """Leave what the process built at startup (modules, the app, its routes), which lives as long as the process,
+    out of the cyclic garbage collector: its full collections would otherwise walk some 150k objects, pauses of
+    ~100 ms that made the p99 latency under load. Once per process, after collecting what is garbage already."""
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the lifespan opens the Redis client into `app.state`."""
+    """Build the app; the lifespan opens the Redis client into `app.state` and freezes the startup objects."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -28,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client = redis.Redis.from_url(settings.redis_url)
         app.state.redis = client
         app.state.store = Store(client)
+        freeze_startup_objects()
         try:
             yield
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 from fastapi import Request
@@ -14,6 +15,7 @@ from evalbatch.settings import Settings
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["sub", "azp", "exp", "iat", "aud"]
+VERIFIED_TOKEN_CACHE_SIZE = 4096  # tokens of the active clients; a few MB at most
 
 
 @dataclass(frozen=True)
@@ -39,14 +41,28 @@ def issue_token(client: Client, settings: Settings, now: float | None = None) ->
     return {"access_token": token, "token_type": "Bearer", "expires_in": settings.token_lifetime_s}
 
 
-def verify_token(token: str, settings: Settings) -> Principal:
-    """The principal of a valid token; raises Unauthorized for a bad signature, expiry or audience."""
+def verify_token(token: str, settings: Settings, now: float | None = None) -> Principal:
+    """The principal of a valid token; raises Unauthorized for a bad signature, expiry or audience.
+
+    A token verified once is remembered (per process, keyed by token, signing key and audience): the verdict on
+    its signature and claims cannot change, and expiry is checked on every call, so the cache answers exactly
+    what a fresh verification would (tokens are not revocable before they expire). Rejected tokens are not
+    cached. Being a pure function of its inputs, the cache is correct with any number of API processes."""
+    principal, expires = _verified_claims(token, settings.signing_key, settings.token_audience)
+    if (time.time() if now is None else now) >= expires:
+        raise Unauthorized("The access token has expired")
+    return principal
+
+
+@lru_cache(maxsize=VERIFIED_TOKEN_CACHE_SIZE)
+def _verified_claims(token: str, signing_key: str, audience: str) -> tuple[Principal, int]:
+    """(principal, expiry) of a token whose signature, audience, expiry and claims are valid now."""
     try:
         claims = jwt.decode(
             token,
-            settings.signing_key,
+            signing_key,
             algorithms=[ALGORITHM],
-            audience=settings.token_audience,
+            audience=audience,
             options={"require": REQUIRED_CLAIMS},
         )
     except jwt.ExpiredSignatureError as exc:
@@ -55,7 +71,7 @@ def verify_token(token: str, settings: Settings) -> Principal:
         raise Unauthorized("The access token is not meant for this service") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized("Invalid access token") from exc
-    return Principal(account_id=str(claims["sub"]), client_id=str(claims["azp"]))
+    return Principal(account_id=str(claims["sub"]), client_id=str(claims["azp"])), int(claims["exp"])
 
 
 def bearer_token(request: Request) -> str:

@@ -3,11 +3,18 @@
 A local Redis and the API under uvicorn (started like `evalbatch up` does, on free ports in a temporary home)
 serve one v1 request created through the API, whose few thousand tiles (computed by the tiler) are put into
 the store; while the clients run, a writer thread moves tiles through SCHEDULED -> PROCESSING -> PROCESSED as
-workers would. Each client (its own httpx connection) loops: GET the request, then list its tiles (the first
-page, or the next page after the token the previous listing returned), then waits `--interval` seconds (0: a
-closed loop, which measures the saturated server). Every request is timed; any non-2xx answer or transport
-error counts as an error. The baseline, measured against the same server before the load,
-is one client calling GET /health in a loop; the ratios compare the loaded latencies with it.
+workers would. Each client (its own aiohttp session and connection) loops: GET the request, then list its
+tiles (the first page, or the next page after the token the previous listing returned), then waits
+`--interval` seconds (0: a closed loop, which measures the saturated server). Every request is timed; any
+non-2xx answer or transport error counts as an error, and so does a 2xx answer whose body is not what was asked
+for (the request's id and a known status; a tile page of this request's tiles, in ascending ids after the
+previous page). The baseline, measured against the same server before the load, is one client calling
+GET /health in a loop; the ratios compare the loaded latencies with it.
+
+The clients share the machine with the server, so they use aiohttp and orjson (a third of the CPU per request
+of httpx and json). The load average before and after the run is reported (latencies taken under other load are
+not comparable), and so is the CPU time the API's processes and this benchmark spent per request, which other
+load on the machine changes far less than latency.
 
     .venv/bin/python bench/api_load.py [--quick] [--clients 50] [--duration 60] [--interval 0] [--tiles 3000] [--json]
 """
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -29,7 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
+import orjson
+import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -39,6 +50,9 @@ TILE_PAGE = 100
 BASELINE_CALLS = 300
 WRITER_TILES_PER_S = 50
 REQUEST_TIMEOUT_S = 10.0
+REQUEST_STATUSES = {"CREATED", "ANALYSING", "ANALYSIS_DONE", "PROCESSING", "DONE", "PARTIAL", "FAILED", "CANCELED"}
+TILE_STATUSES = {"PENDING", "SCHEDULED", "QUEUED", "PROCESSING", "PROCESSED", "FAILED"}
+MAX_ERROR_EXAMPLES = 5
 EVALSCRIPT = """//VERSION=3
 function setup() { return {input: ["B04", "dataMask"], output: {bands: 1}}; }
 function evaluatePixel(s) { return [s.B04]; }
@@ -47,13 +61,32 @@ function evaluatePixel(s) { return [s.B04]; }
 
 @dataclass
 class Samples:
-    """Latencies (seconds) per endpoint kind and the errors seen."""
+    """Latencies (seconds) per endpoint kind, the errors seen and the first few error descriptions."""
 
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    error_examples: list[str] = field(default_factory=list)
+
+    def error(self, kind: str, description: str) -> None:
+        """Count an error of `kind` (keeping the first descriptions for the report)."""
+        self.errors[kind] += 1
+        if len(self.error_examples) < MAX_ERROR_EXAMPLES:
+            self.error_examples.append(f"{kind}: {description}"[:300])
 
     def all_latencies(self) -> list[float]:
         return [value for values in self.latencies.values() for value in values]
+
+
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """User + system CPU time used so far by a process (and, by default, its child processes)."""
+    process = psutil.Process(pid)
+    processes = [process, *(process.children(recursive=True) if children else [])]
+    return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+
+def cpu_split(api_pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by the API (all its processes) and by this benchmark's own process."""
+    return cpu_seconds(api_pid), cpu_seconds(os.getpid(), children=False)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -138,21 +171,51 @@ class TileWriter(threading.Thread):
             self.stopped.wait(1 / WRITER_TILES_PER_S)
 
 
-async def timed_get(
-    client: httpx.AsyncClient, kind: str, url: str, params: dict, samples: Samples
-) -> httpx.Response | None:
-    """GET `url`, recording its latency under `kind`; the response, or None after an error."""
+async def timed_get(session: aiohttp.ClientSession, kind: str, url: str, params: dict, samples: Samples) -> Any:
+    """GET `url`, recording its latency under `kind`; the parsed JSON body, or None after an error."""
     started = time.perf_counter()
     try:
-        response = await client.get(url, params=params)
-    except httpx.HTTPError:
-        samples.errors[kind] += 1
+        async with session.get(url, params=params) as response:
+            content = await response.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        samples.error(kind, f"{type(exc).__name__}: {exc}")
         return None
     samples.latencies[kind].append(time.perf_counter() - started)
-    if not response.is_success:
-        samples.errors[kind] += 1
+    if not response.ok:
+        samples.error(kind, f"HTTP {response.status}: {content.decode(errors='replace')}")
         return None
-    return response
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError as exc:
+        samples.error(kind, f"invalid JSON: {exc}")
+        return None
+
+
+def client_session(base_url: str, headers: dict[str, str] | None = None) -> aiohttp.ClientSession:
+    """The HTTP session of one benchmark client."""
+    return aiohttp.ClientSession(base_url=base_url, headers=headers, timeout=aiohttp.ClientTimeout(REQUEST_TIMEOUT_S))
+
+
+def request_problem(body: Any, request_id: str) -> str | None:
+    """What is wrong with a GET request answer (None when it is the request asked for)."""
+    if not isinstance(body, dict) or body.get("id") != request_id:
+        return f"not request {request_id}"
+    if body.get("status") not in REQUEST_STATUSES:
+        return f"unknown status {body.get('status')!r}"
+    return None
+
+
+def tile_page_problem(body: Any, request_id: str, after: int | None) -> str | None:
+    """What is wrong with a tiles page (None when it holds this request's tiles in ascending ids after `after`)."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list) or not 0 < len(data) <= TILE_PAGE:
+        return "no page of tiles"
+    ids = [tile.get("id") for tile in data]
+    if any(tile.get("requestId") != request_id or tile.get("status") not in TILE_STATUSES for tile in data):
+        return "a tile of another request or with an unknown status"
+    if ids != sorted(set(ids)) or (after is not None and ids[0] <= after):
+        return f"tile ids out of order after {after}"
+    return None
 
 
 async def poller(
@@ -167,17 +230,25 @@ async def poller(
     """One client: GET the request, then the next page of its tiles, then pause, until the deadline.
 
     Its connection is opened by an untimed call first; it starts `offset_s` late, so that pausing clients
-    do not poll in lockstep."""
+    do not poll in lockstep. Answers with the wrong content count as errors of their kind."""
     request_url = f"/api/v1/batch/process/{request_id}"
     token: str | None = None
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=REQUEST_TIMEOUT_S) as client:
-        await client.get("/health")
+    after: int | None = None  # the last tile id of the previous page
+    async with client_session(base_url, headers) as client:
+        await (await client.get("/health")).read()
         await asyncio.sleep(offset_s)
         while time.perf_counter() < deadline:
-            await timed_get(client, "get request", request_url, {}, samples)
+            body = await timed_get(client, "get request", request_url, {}, samples)
+            if body is not None and (problem := request_problem(body, request_id)):
+                samples.error("get request", problem)
             params = {"count": TILE_PAGE, **({"viewtoken": token} if token else {})}
             page = await timed_get(client, "list tiles", f"{request_url}/tiles", params, samples)
-            token = page.json()["links"].get("nextToken") if page is not None else None
+            problem = tile_page_problem(page, request_id, after) if page is not None else None
+            if problem:
+                samples.error("list tiles", problem)
+            valid = page is not None and problem is None
+            token = page["links"].get("nextToken") if valid else None
+            after = page["data"][-1]["id"] if valid and token else None
             if interval_s > 0:
                 await asyncio.sleep(interval_s)
 
@@ -200,24 +271,26 @@ async def run_load(
 async def run_baseline(base_url: str, calls: int) -> Samples:
     """One client calling GET /health `calls` times on an otherwise idle server."""
     samples = Samples()
-    async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
+    async with client_session(base_url) as client:
         for _ in range(calls):
             await timed_get(client, "health", "/health", {}, samples)
     return samples
 
 
-def summary(load: Samples, baseline: Samples, args: argparse.Namespace, tiles: int) -> dict:
-    """The numbers the benchmark reports."""
+def summary(load: Samples, baseline: Samples, args: argparse.Namespace, tiles: int, load_averages: list[float]) -> dict:
+    """The numbers the benchmark reports (`load_averages`: the 1-minute load average before and after)."""
     everything = load.all_latencies()
     base_p50 = percentile(baseline.all_latencies(), 50)
     duration_s = args.duration
     result = {
+        "load_average": load_averages,
         "clients": args.clients,
         "interval_s": args.interval,
         "duration_s": duration_s,
         "tiles": tiles,
         "requests": len(everything) + sum(load.errors.values()),
         "errors": sum(load.errors.values()),
+        "error_examples": load.error_examples,
         "requests_per_s": round(len(everything) / duration_s, 1),
         "p50_ms": round(percentile(everything, 50), 2),
         "p99_ms": round(percentile(everything, 99), 2),
@@ -249,6 +322,12 @@ def print_table(result: dict) -> None:
               f"p50 {numbers['p50_ms']:.1f} ms  p99 {numbers['p99_ms']:.1f} ms")  # fmt: skip
     print(f"  baseline (idle GET /health, 1 client) p50 {result['baseline_health_p50_ms']:.2f} ms; "
           f"loaded p50 x{result['p50_over_baseline']}, p99 x{result['p99_over_baseline']}")  # fmt: skip
+    print(f"  CPU per request: API {result['api_cpu_ms_per_request']:.2f} ms (all its processes), "
+          f"this benchmark {result['bench_cpu_ms_per_request']:.2f} ms (clients and tile writer)")  # fmt: skip
+    before, after = result["load_average"]
+    print(f"  load average (1 min) before {before:.2f}, after {after:.2f}")
+    for example in result["error_examples"]:
+        print(f"  error: {example}")
 
 
 @dataclass
@@ -258,6 +337,7 @@ class RunningApi:
     url: str
     redis: Any
     headers: dict[str, str]
+    pid: int  # of the API server (uvicorn's supervisor when it runs several processes)
 
 
 @contextmanager
@@ -283,7 +363,9 @@ def running_api(name: str) -> Iterator[RunningApi]:
             token = httpx.post(f"{context.api_url}/oauth/token", data={
                 "grant_type": "client_credentials", "client_id": created["client_id"],
                 "client_secret": created["client_secret"]}).json()["access_token"]  # fmt: skip
-            yield RunningApi(context.api_url, client, {"Authorization": f"Bearer {token}"})
+            record = services[-1].running()
+            assert record is not None, "the API stopped after its start"
+            yield RunningApi(context.api_url, client, {"Authorization": f"Bearer {token}"}, record.pid)
         finally:
             for service in reversed(services):
                 service.stop()
@@ -308,15 +390,23 @@ def main() -> int:
         request_id = create_request(api.url, api.headers, {"bbox": bbox})
         store = Store(api.redis)
         tile_ids = store_tiles(store, request_id, bbox)
+        load_before = os.getloadavg()[0]
         baseline = asyncio.run(run_baseline(api.url, BASELINE_CALLS))
         writer = TileWriter(store, request_id, tile_ids)
         writer.start()
+        api_cpu_before, bench_cpu_before = cpu_split(api.pid)
         try:
             load = asyncio.run(run_load(api.url, api.headers, request_id, args.clients, args.duration, args.interval))
         finally:
             writer.stopped.set()
             writer.join(timeout=10)
-    result = summary(load, baseline, args, len(tile_ids)) | {"tile_status_changes": writer.moves}
+        api_cpu_after, bench_cpu_after = cpu_split(api.pid)
+        load_after = os.getloadavg()[0]
+    result = summary(load, baseline, args, len(tile_ids), [load_before, load_after])
+    result["tile_status_changes"] = writer.moves
+    answered = max(1, result["requests"])
+    result["api_cpu_ms_per_request"] = round((api_cpu_after - api_cpu_before) * 1000 / answered, 3)
+    result["bench_cpu_ms_per_request"] = round((bench_cpu_after - bench_cpu_before) * 1000 / answered, 3)
     print_table(result)
     if args.json:
         print(json.dumps(result))

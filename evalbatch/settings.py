@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     archive_collection: str = "sentinel-2-l2a"
 
     public_url: str = "http://127.0.0.1:8000"
+    # uvicorn worker processes of the API (`--workers`): one per core of the 2-core reference machine
+    api_processes: int = Field(default=2, ge=1)
     signing_key: str = DEVELOPMENT_SIGNING_KEY
     token_lifetime_s: int = 3600
     token_audience: str = "evalbatch"

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from evalbatch.settings import Settings
 from ops import processes
 from ops.ports import HOST
 from ops.service_base import (
@@ -55,10 +56,14 @@ class UvicornService(ManagedService):
         if module_missing(module):
             raise ServiceError(self.name, f"module {module} is not installed", self.missing_fix)
 
+    def server_options(self) -> list[str]:
+        """Extra uvicorn options of this service (process count...)."""
+        return []
+
     def launch(self) -> processes.ProcessRecord:
         command = [
             sys.executable, "-m", "uvicorn", self.factory, "--factory",
-            "--host", HOST, "--port", str(self.port), "--no-access-log",
+            "--host", HOST, "--port", str(self.port), "--no-access-log", *self.server_options(),
         ]  # fmt: skip
         return processes.spawn(command, self.logfile, self.environment())
 
@@ -125,3 +130,10 @@ class ApiService(UvicornService):
         env = self.base_environment()
         env.update(env_for(describe(self.context)))
         return env
+
+    def server_options(self) -> list[str]:
+        """`--workers N` (EVALBATCH_API_PROCESSES): uvicorn then supervises N server processes on one socket.
+
+        With uvloop and httptools installed uvicorn uses them (its `auto` loop and HTTP parser)."""
+        count = Settings().api_processes
+        return ["--workers", str(count)] if count > 1 else []

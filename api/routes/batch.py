@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from api.auth import Principal
 from api.dependencies import Page, create_body, current_principal, get_service, json_body, page_query
 from api.pagination import page_envelope
+from api.responses import json_answer
 from api.service import BatchService
 from evalbatch.states import Action
 
@@ -33,9 +34,9 @@ def batch_router(version: int, extra_actions: list[ActionRoute]) -> APIRouter:
     router = APIRouter(tags=[f"batch v{version}"])
 
     @router.post("/process", status_code=201, summary="Create a batch request")
-    def create(caller: Caller, service: Service, body: Annotated[Any, Depends(create_body)]) -> dict[str, Any]:
+    def create(caller: Caller, service: Service, body: Annotated[Any, Depends(create_body)]) -> Response:
         record = service.create(caller.account_id, version, body)
-        return service.view(record, version)
+        return json_answer(service.view(record, version), status_code=201)
 
     @router.get("/process", summary="List batch requests")
     def list_requests(
@@ -46,7 +47,7 @@ def batch_router(version: int, extra_actions: list[ActionRoute]) -> APIRouter:
         search: Annotated[str | None, Query()] = None,
         sort: Annotated[str | None, Query()] = None,
         collection_id: Annotated[str | None, Query(alias="collectionId")] = None,
-    ) -> dict[str, Any]:
+    ) -> Response:
         data, next_key = service.list_page(
             caller.account_id,
             version,
@@ -56,17 +57,17 @@ def batch_router(version: int, extra_actions: list[ActionRoute]) -> APIRouter:
             after=page.after,
             count=page.count,
         )
-        return page_envelope(data, request.url, page.token, next_key)
+        return json_answer(page_envelope(data, request.url, page.token, next_key))
 
     @router.get("/process/{request_id}", summary="Get a batch request")
-    def get_request(request_id: str, caller: Caller, service: Service) -> dict[str, Any]:
-        return service.view(service.get_owned(caller.account_id, version, request_id), version)
+    def get_request(request_id: str, caller: Caller, service: Service) -> Response:
+        return json_answer(service.view(service.get_owned(caller.account_id, version, request_id), version))
 
     @router.put("/process/{request_id}", summary="Update a batch request")
     def update_request(
         request_id: str, caller: Caller, service: Service, body: Annotated[Any, Depends(json_body)]
-    ) -> dict[str, Any]:
-        return service.view(service.update(caller.account_id, version, request_id, body), version)
+    ) -> Response:
+        return json_answer(service.view(service.update(caller.account_id, version, request_id, body), version))
 
     def action_route(path: str, action: Action, summary: str) -> None:
         def endpoint(request_id: str, caller: Caller, service: Service) -> Response:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from api.dependencies import Page, page_query
 from api.errors import BadPayload, NotFound
 from api.pagination import page_envelope
+from api.responses import json_answer
 from api.routes.batch import Caller, Service, batch_router, no_content
 from api.views import v1_tile
 from evalbatch.states import Action, TileStatus
@@ -40,21 +41,21 @@ def v1_router() -> APIRouter:
         service: Service,
         page: Annotated[Page, Depends(page_query)],
         status: Annotated[TileStatus | None, Query()] = None,
-    ) -> dict[str, Any]:
+    ) -> Response:
         service.get_owned(caller.account_id, VERSION, request_id)
         after = _tile_cursor(page.after)
         ids = service.store.tile_ids(request_id, status, after, page.count + 1)
         tiles = service.store.get_tiles(request_id, ids[: page.count])
         next_key = [ids[page.count - 1]] if len(ids) > page.count else None
-        return page_envelope([v1_tile(t, request_id) for t in tiles], request.url, page.token, next_key)
+        return json_answer(page_envelope([v1_tile(t, request_id) for t in tiles], request.url, page.token, next_key))
 
     @router.get("/process/{request_id}/tiles/{tile_id}", summary="Get one tile")
-    def get_tile(request_id: str, tile_id: int, caller: Caller, service: Service) -> dict[str, Any]:
+    def get_tile(request_id: str, tile_id: int, caller: Caller, service: Service) -> Response:
         service.get_owned(caller.account_id, VERSION, request_id)
         tile = service.store.get_tile(request_id, tile_id)
         if tile is None:
             raise NotFound(f"Tile {tile_id} of batch request {request_id} not found")
-        return v1_tile(tile, request_id)
+        return json_answer(v1_tile(tile, request_id))
 
     return router
 
