@@ -159,6 +159,11 @@ class BatchService:
             raise NotFound(f"Batch request {request_id} not found")
         return record
 
+    def check_owned(self, account_id: str, version: int, request_id: str) -> None:
+        """NotFound unless this account created the request through this API version (reads two fields)."""
+        if self.store.request_owner(request_id) != (account_id, version):
+            raise NotFound(f"Batch request {request_id} not found")
+
     def view(self, record: dict[str, Any], version: int) -> dict[str, Any]:
         """The wire JSON of a record for its API version."""
         counts = self.store.tile_counts(record["id"])
@@ -220,7 +225,7 @@ class BatchService:
 
     def act(self, account_id: str, version: int, request_id: str, action: Action) -> None:
         """Apply analyse/start/cancel(stop)/restartpartial and its side effects (jobs queued or canceled)."""
-        self.get_owned(account_id, version, request_id)
+        self.check_owned(account_id, version, request_id)
         rule, previous = self.store.apply_action(request_id, action, version)
         if previous is None:
             raise NotFound(f"Batch request {request_id} not found")

@@ -86,6 +86,14 @@ class Store:
         raw = self.redis.hgetall(keys.request(request_id))
         return _decode(raw) if raw else None
 
+    def request_owner(self, request_id: str) -> tuple[str, int] | None:
+        """(account id, API version) of a request, without reading the rest of its record (its evalscript can
+        be a megabyte); None when it does not exist."""
+        account, version = self.redis.hmget(keys.request(request_id), ["accountId", "apiVersion"])
+        if account is None or version is None:
+            return None
+        return json.loads(account), json.loads(version)
+
     def update_request(self, request_id: str, **fields: Any) -> None:
         """Set some fields of a request (and `lastUpdated`)."""
         fields.setdefault("lastUpdated", utc_now())

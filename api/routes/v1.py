@@ -42,7 +42,7 @@ def v1_router() -> APIRouter:
         page: Annotated[Page, Depends(page_query)],
         status: Annotated[TileStatus | None, Query()] = None,
     ) -> Response:
-        service.get_owned(caller.account_id, VERSION, request_id)
+        service.check_owned(caller.account_id, VERSION, request_id)
         after = _tile_cursor(page.after)
         ids = service.store.tile_ids(request_id, status, after, page.count + 1)
         tiles = service.store.get_tiles(request_id, ids[: page.count])
@@ -51,7 +51,7 @@ def v1_router() -> APIRouter:
 
     @router.get("/process/{request_id}/tiles/{tile_id}", summary="Get one tile")
     def get_tile(request_id: str, tile_id: int, caller: Caller, service: Service) -> Response:
-        service.get_owned(caller.account_id, VERSION, request_id)
+        service.check_owned(caller.account_id, VERSION, request_id)
         tile = service.store.get_tile(request_id, tile_id)
         if tile is None:
             raise NotFound(f"Tile {tile_id} of batch request {request_id} not found")

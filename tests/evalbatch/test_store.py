@@ -30,12 +30,14 @@ def test_request_round_trip_and_listing(redis_client: redis.Redis) -> None:
     for record in (first, second, other):
         store.create_request(record, secrets={"secretAccessKey": "s"} if record is first else None)
     assert store.get_request(first["id"])["description"] == "test"
+    assert store.request_owner(other["id"]) == ("acct-b", 1)
     assert store.list_request_ids("acct-a", 1) == [first["id"], second["id"]]
     assert store.list_request_ids("acct-a", 2) == []
     assert store.get_secrets(first["id"]) == {"secretAccessKey": "s"}
     assert store.get_secrets(second["id"]) == {}
     store.delete_request(first["id"])
     assert store.get_request(first["id"]) is None
+    assert store.request_owner(first["id"]) is None
     assert store.list_request_ids("acct-a", 1) == [second["id"]]
 
 
