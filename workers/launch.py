@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -68,6 +69,15 @@ def preload() -> None:
 
     prefork.warm_up()
     results_stac.prepare()
+    freeze_inherited_objects()
+
+
+def freeze_inherited_objects() -> None:
+    """Move everything built so far out of the garbage collector's reach. A work horse inherits these objects
+    copy-on-write; one full collection in the horse would otherwise walk and write to all of them (about 140 ms
+    measured here, copying every page), for objects that live as long as the worker."""
+    gc.collect()
+    gc.freeze()
 
 
 def redis_run_id(connection: redis.Redis) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import signal
 
 import redis
@@ -17,7 +18,7 @@ from evalbatch.settings import get_settings
 from evalbatch.states import RequestStatus, TileStatus
 from evalbatch.store import Store, utc_now
 from workers.fanout import TILE_JOB
-from workers.launch import EvalbatchWorker, main, parse_args
+from workers.launch import EvalbatchWorker, freeze_inherited_objects, main, parse_args
 from workers.recovery import RQ_WORKER_KEY_PREFIX
 
 
@@ -77,3 +78,11 @@ def test_the_launcher_starts_a_new_worker_when_rqs_loop_quits_without_a_stop_req
     connection = redis.Redis.from_url(redis_server.url)
     assert connection.hget(RQ_WORKER_KEY_PREFIX + workers[0].name, "death") is not None  # unregistered
     connection.close()
+
+
+def test_objects_built_before_the_fork_are_frozen_out_of_the_collector():
+    try:
+        freeze_inherited_objects()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
