@@ -10,6 +10,7 @@ import pytest
 from fault_helpers import assert_consistent, restart_service
 from support.batch_requests import ORBIT_COUNT, make_spec, read_s3_tiff, submit, wait_final, wait_for
 
+from evalbatch import keys
 from evalbatch.queues import enqueue_start
 from evalbatch.states import Action, RequestStatus, TileStatus
 from ops.ports import HOST
@@ -47,8 +48,11 @@ def assert_done_with_every_output(store, stack, request_id: str) -> list[dict]:
 
 @pytest.mark.parametrize("service", ["s3", "stac"])
 def test_outage_during_processing_is_retried(fault_store, fault_stack, service):
-    """S3 or the STAC API stopped while tiles run: tiles retry with backoff, then the request is DONE."""
+    """S3 or the STAC API stopped while tiles run: tiles retry with backoff, then the request is DONE. (Tiles read
+    the analysis' cached search; without the cache, e.g. expired, they search the catalog live, as here.)"""
     request_id = analysed(fault_store, f"{service}-outage")
+    if service == "stac":
+        fault_store.redis.delete(keys.scene_items(request_id), keys.scene_tiles(request_id))
     stopped = getattr(fault_stack, service)
     stopped.stop()
     try:
@@ -59,6 +63,20 @@ def test_outage_during_processing_is_retried(fault_store, fault_stack, service):
         restart_service(stopped)
     tiles = assert_done_with_every_output(fault_store, fault_stack, request_id)
     assert max(int(t["attempts"]) for t in tiles) >= 2  # the outage cost retries, not tiles
+
+
+def test_stac_down_during_processing_costs_only_the_results_catalog(fault_store, fault_stack):
+    """With the analysis' cached search the tiles need no catalog: they are all delivered during a STAC outage, and
+    each records why its results item could not be registered (the COG is the product)."""
+    request_id = analysed(fault_store, "stac-outage-cached")
+    fault_stack.stac.stop()
+    try:
+        start(fault_store, request_id)
+        tiles = assert_done_with_every_output(fault_store, fault_stack, request_id)
+    finally:
+        restart_service(fault_stack.stac)
+    assert all(int(t["attempts"]) == 1 for t in tiles)
+    assert all(t.get("stacError") for t in tiles), [t.get("stacError") for t in tiles]
 
 
 def test_stac_down_at_analysis_fails_naming_the_catalog(fault_store, fault_stack):
