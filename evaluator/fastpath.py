@@ -631,13 +631,22 @@ def _ancestors(node: Node) -> list[Node]:
     return found
 
 
-def translate(source: str, bands: list[str], outputs: Mapping[str, int]) -> FastPath | None:
-    """The numpy equivalent of the script's evaluatePixel for these outputs (id -> bands), or None."""
-    root = parse_program(source)
+def hook_function(root: Node | None) -> Node | None:
+    """The script's top-level evaluatePixel function node when the script can be translated at all (parsed, no
+    built-in redefined), else None."""
     if root is None or not _builtins_untouched(root):
         return None
     function = top_level_functions(root).get(HOOK)
     if function is None or function.type not in ("function_declaration", "function_expression", "arrow_function"):
+        return None
+    return function
+
+
+def translate(source: str, bands: list[str], outputs: Mapping[str, int]) -> FastPath | None:
+    """The numpy equivalent of the script's evaluatePixel for these outputs (id -> bands), or None."""
+    root = parse_program(source)
+    function = hook_function(root)
+    if function is None:
         return None
     try:
         translator = _Translator(root, function, set(bands), outputs)

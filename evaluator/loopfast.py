@@ -36,12 +36,12 @@ from .fastpath import (
     NUM,
     Value,
     _as_number,
-    _builtins_untouched,
     _Expr,
     _number_literal,
     _Translator,
     _truthy,
     _Untranslatable,
+    hook_function,
 )
 from .jsast import (
     assigned_names,
@@ -725,10 +725,8 @@ def _prototypes_untouched(root: Node) -> bool:
 def translate_loop(source: str, bands: list[str], outputs: Mapping[str, int]) -> LoopFastPath | None:
     """The numpy equivalent of an ORBIT/TILE evaluatePixel for these outputs (id -> bands), or None."""
     root = parse_program(source)
-    if root is None or not _builtins_untouched(root) or not _prototypes_untouched(root):
-        return None
-    function = top_level_functions(root).get(HOOK)
-    if function is None or function.type not in ("function_declaration", "function_expression", "arrow_function"):
+    function = hook_function(root)
+    if function is None or not _prototypes_untouched(root):
         return None
     try:
         translator = _LoopTranslator(root, function, set(bands), outputs)

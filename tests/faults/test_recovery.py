@@ -10,7 +10,7 @@ import redis
 from rq.job import JobStatus
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
-from support.batch_requests import make_spec
+from support.batch_requests import put_processing_request
 
 from evalbatch import keys
 from evalbatch.queues import CONTROL_QUEUE, TILE_QUEUE, tile_queue
@@ -34,10 +34,8 @@ def store(redis_client, monkeypatch):
     monkeypatch.setenv("EVALBATCH_REDIS_URL", f"redis://{url['host']}:{url['port']}/0")
     get_settings.cache_clear()
     store = Store(redis_client)
-    store.create_request({"id": REQUEST, "accountId": "a", "apiVersion": 1, "created": utc_now(),
-                          "status": RequestStatus.PROCESSING.value, "userAction": "START",
-                          "spec": make_spec("//VERSION=3").to_dict(), "tileCount": 5, "costPU": 0})
-    store.put_tiles(REQUEST, [{"id": i, "name": f"T{i}", "widthPx": 10, "heightPx": 10} for i in range(1, 6)])
+    put_processing_request(store, REQUEST,
+                           [{"id": i, "name": f"T{i}", "widthPx": 10, "heightPx": 10} for i in range(1, 6)])
     yield store
     get_settings.cache_clear()
 
@@ -105,10 +103,7 @@ def test_a_worker_recovers_lost_jobs_once_it_sees_that_redis_restarted(tmp_path,
         get_settings.cache_clear()
         connection = redis.Redis.from_url(service.url)
         store = Store(connection)
-        store.create_request({"id": REQUEST, "accountId": "a", "apiVersion": 1, "created": utc_now(),
-                              "status": RequestStatus.PROCESSING.value, "userAction": "START",
-                              "spec": make_spec("//VERSION=3").to_dict(), "tileCount": 1, "costPU": 0})
-        store.put_tiles(REQUEST, [{"id": 1, "name": "T1", "widthPx": 10, "heightPx": 10}])
+        put_processing_request(store, REQUEST, [{"id": 1, "name": "T1", "widthPx": 10, "heightPx": 10}])
         store.set_tile_status(REQUEST, 1, TileStatus.PROCESSING)  # its job's state was lost with the crash
         worker = EvalbatchWorker([TILE_QUEUE], connection=connection, serializer=JSONSerializer,
                                  redis_run_id=redis_run_id(connection))

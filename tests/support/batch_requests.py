@@ -67,6 +67,14 @@ def submit(store: Store, spec: JobSpec, user_action: str = "START", api_version:
     return request_id
 
 
+def put_processing_request(store: Store, request_id: str, tiles: list[dict[str, Any]]) -> None:
+    """A v1 request of account "a" in PROCESSING with these tile descriptions, written straight into the store."""
+    store.create_request({"id": request_id, "accountId": "a", "apiVersion": 1, "created": utc_now(),
+                          "status": RequestStatus.PROCESSING.value, "userAction": "START",
+                          "spec": make_spec("//VERSION=3").to_dict(), "tileCount": len(tiles), "costPU": 0})
+    store.put_tiles(request_id, tiles)
+
+
 def wait_for(store: Store, request_id: str, statuses: frozenset | set, timeout_s: float = 240.0) -> dict:
     """Poll until the request reaches one of `statuses`; returns the record."""
     deadline = time.monotonic() + timeout_s

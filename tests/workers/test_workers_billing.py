@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from support.batch_requests import make_spec
+from support.batch_requests import put_processing_request
 
 from evalbatch.settings import get_settings
 from evalbatch.states import RequestStatus, TileStatus
-from evalbatch.store import Store, utc_now
+from evalbatch.store import Store
 from workers import tiles
 from workers.pipeline import TileResult
 
@@ -20,10 +20,7 @@ def test_a_tile_run_twice_concurrently_is_billed_once(redis_client, monkeypatch)
     monkeypatch.setenv("EVALBATCH_REDIS_URL", f"redis://{url['host']}:{url['port']}/0")
     get_settings.cache_clear()
     store = Store(redis_client)
-    store.create_request({"id": REQUEST, "accountId": "a", "apiVersion": 1, "created": utc_now(),
-                          "status": RequestStatus.PROCESSING.value, "userAction": "START",
-                          "spec": make_spec("//VERSION=3").to_dict(), "tileCount": 1, "costPU": 0})
-    store.put_tiles(REQUEST, [TILE])
+    put_processing_request(store, REQUEST, [TILE])
     runs = []
 
     def run_tile(*args, **kwargs) -> TileResult:

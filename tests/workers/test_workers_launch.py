@@ -10,13 +10,13 @@ import redis
 from rq.exceptions import StopRequested
 from rq.job import JobStatus
 from rq.serializers import JSONSerializer
-from support.batch_requests import make_spec
+from support.batch_requests import put_processing_request
 
 from evalbatch import keys
 from evalbatch.queues import CONTROL_QUEUE, TILE_QUEUE, tile_queue
 from evalbatch.settings import get_settings
 from evalbatch.states import RequestStatus, TileStatus
-from evalbatch.store import Store, utc_now
+from evalbatch.store import Store
 from workers.fanout import TILE_JOB
 from workers.launch import EvalbatchWorker, freeze_inherited_objects, main, parse_args
 from workers.recovery import RQ_WORKER_KEY_PREFIX
@@ -27,10 +27,7 @@ def test_final_failure_of_a_tile_job_fails_the_tile_and_finalises(redis_client, 
     monkeypatch.setenv("EVALBATCH_REDIS_URL", f"redis://{url['host']}:{url['port']}/0")
     get_settings.cache_clear()
     store = Store(redis_client)
-    store.create_request({"id": "req", "accountId": "a", "apiVersion": 1, "created": utc_now(),
-                          "status": "PROCESSING", "userAction": "START",
-                          "spec": make_spec("//VERSION=3").to_dict(), "tileCount": 1, "costPU": 0})
-    store.put_tiles("req", [{"id": 7, "name": "T7", "widthPx": 10, "heightPx": 10}])
+    put_processing_request(store, "req", [{"id": 7, "name": "T7", "widthPx": 10, "heightPx": 10}])
     store.set_tile_status("req", 7, TileStatus.PROCESSING)
     queue = tile_queue(redis_client)
     job = queue.enqueue(TILE_JOB, "req", 7, job_id=keys.tile_job_id("req", 7))
