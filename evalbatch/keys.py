@@ -55,6 +55,11 @@ def scene_tiles(request_id: str) -> str:
     return f"{PREFIX}:req:{request_id}:scenes:tiles"
 
 
+def unregistered_tiles(request_id: str) -> str:
+    """SET of the ids of delivered tiles whose results STAC item could not be registered yet."""
+    return f"{PREFIX}:req:{request_id}:unregistered"
+
+
 def progress(request_id: str) -> str:
     """LIST of JSON points [unix time, processed, failed] appended as tiles finish."""
     return f"{PREFIX}:req:{request_id}:progress"
@@ -84,6 +89,7 @@ def request_keys(request_id: str) -> list[str]:
         progress(request_id),
         scene_items(request_id),
         scene_tiles(request_id),
+        unregistered_tiles(request_id),
         *(tile_index(request_id, s.value) for s in TileStatus),
     ]
 
@@ -99,6 +105,11 @@ def analyse_job_id(request_id: str) -> str:
 def start_job_id(request_id: str) -> str:
     """The rq job id of the job that fans a request's tiles out."""
     return f"start-{request_id}"
+
+
+def register_job_id(request_id: str) -> str:
+    """The rq job id of the job that registers the results items a catalog outage left out."""
+    return f"register-{request_id}"
 
 
 def tile_job_id(request_id: str, tile_id: int) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import redis
-from rq import Queue
+from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
 from evalbatch import keys
@@ -16,6 +16,9 @@ FAILURE_TTL_S = 7 * 24 * 3600
 
 ANALYSE_JOB = "workers.jobs.analyse_request"
 START_JOB = "workers.jobs.start_processing"
+REGISTER_JOB = "workers.jobs.register_results"
+# a catalog outage can last: retry the results registration for about an hour in all
+REGISTER_RETRY_INTERVALS_S = (10, 20, 40, 60, 120, 300, 600, 900, 1800)
 
 
 def control_queue(client: redis.Redis) -> Queue:
@@ -49,6 +52,20 @@ def enqueue_start(client: redis.Redis, request_id: str) -> None:
         job_timeout=CONTROL_JOB_TIMEOUT_S,
         result_ttl=CONTROL_RESULT_TTL_S,
         failure_ttl=FAILURE_TTL_S,
+    )
+
+
+def enqueue_register(client: redis.Redis, request_id: str) -> None:
+    """Queue the job that registers the results items of tiles whose registration failed (retried with backoff
+    while the catalog still refuses)."""
+    control_queue(client).enqueue(
+        REGISTER_JOB,
+        request_id,
+        job_id=keys.register_job_id(request_id),
+        job_timeout=CONTROL_JOB_TIMEOUT_S,
+        result_ttl=CONTROL_RESULT_TTL_S,
+        failure_ttl=FAILURE_TTL_S,
+        retry=Retry(max=len(REGISTER_RETRY_INTERVALS_S), interval=list(REGISTER_RETRY_INTERVALS_S)),
     )
 
 

@@ -75,6 +75,19 @@ def finalize_request(request_id: str) -> str | None:
     return status.value if status else None
 
 
+class RegistrationPending(RuntimeError):
+    """Some results items could not be registered yet: rq retries the job later (backoff)."""
+
+
+def register_results(request_id: str) -> int:
+    """Register the results items a catalog outage left out; raises while some are still missing."""
+    store, settings = context()
+    missing = tiles.register_results(store, settings, request_id)
+    if missing:
+        raise RegistrationPending(f"{missing} results items of {request_id} are not registered yet")
+    return 0
+
+
 def tile_job_failed(request_id: str, tile_id: int, message: str) -> None:
     """Called by the worker when rq gave up on a tile job (retries exhausted, horse killed, timeout)."""
     store, settings = context()

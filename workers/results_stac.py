@@ -13,7 +13,8 @@ Items declare projection v1.2.0: it has `proj:code` and still allows the depreca
 clients read (v2.0.0 forbids it).
 
 Registration never fails a tile (the COG is the product): `publish_tile` returns the error message instead,
-which the tile job stores as `stacError` on the tile's run record.
+which the tile job stores as `stacError` on the tile's run record; once the request is final, a control job
+(`workers.jobs.register_results`, retried with backoff) registers the items that are still missing.
 
 Chaining: a later request may use `"type": "batch-<requestId>"` as its input data. Its evalscript bands are
 then the output identifiers of the earlier request (the asset keys: `default`, `index`, ...), each read from

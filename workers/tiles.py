@@ -12,6 +12,7 @@ from typing import Any
 
 from evalbatch import keys
 from evalbatch.objectstore import S3Credentials
+from evalbatch.queues import enqueue_register
 from evalbatch.settings import Settings
 from evalbatch.spec import JobSpec
 from evalbatch.states import RequestStatus, StoppedReason, TileStatus, after_tiles
@@ -93,14 +94,16 @@ def process_tile(store: Store, settings: Settings, request_id: str, tile_id: int
         fail_tile(store, settings, request_id, tile_id, describe(exc))
         return
     pu = tile_cost(tile, result.bands, result.sample_types, result.samples)
+    stac_error = publish_tile(settings, request_id, spec, tile, result.outputs, result.scenes)
     store.update_tile_info(
         request_id, tile_id,
         finished=utc_now(), seconds=round(result.seconds, 3), peakMemoryBytes=result.peak_memory_bytes,
         bytesRead=result.bytes_read, bytesWritten=result.bytes_written, scenes=result.scenes,
         assetsRead=result.assets_read,
-        outputs=result.outputs, skipped=result.skipped, error=None, costPU=round(pu, 4),
-        stacError=publish_tile(settings, request_id, spec, tile, result.outputs, result.scenes),
+        outputs=result.outputs, skipped=result.skipped, error=None, costPU=round(pu, 4), stacError=stac_error,
     )
+    if stac_error is not None:
+        store.redis.sadd(keys.unregistered_tiles(request_id), tile_id)  # registered later (register_results)
     if store.set_tile_status(request_id, tile_id, TileStatus.PROCESSED, [TileStatus.PROCESSING]) is None:
         return  # another run of the same tile (at-least-once after a crash) finished it: billed once
     if not result.skipped:
@@ -166,7 +169,32 @@ def finalize(store: Store, settings: Settings, request_id: str) -> RequestStatus
     if not store.transition(request_id, final, [RequestStatus.PROCESSING], **fields):
         return None
     _upload_execution_db(store, settings, request_id, record)
+    if store.redis.scard(keys.unregistered_tiles(request_id)):
+        enqueue_register(store.redis, request_id)
     return final
+
+
+def register_results(store: Store, settings: Settings, request_id: str) -> int:
+    """Register the results items that failed when their tiles finished (a catalog outage); returns how many are
+    still missing (their tiles keep `stacError`)."""
+    record = store.get_request(request_id)
+    if record is None:
+        return 0
+    spec = JobSpec.from_dict(record["spec"])
+    missing = 0
+    for raw in store.redis.smembers(keys.unregistered_tiles(request_id)):
+        tile_id = int(raw)
+        tile = store.get_tile(request_id, tile_id)
+        if tile is None or tile.get("status") != TileStatus.PROCESSED:
+            store.redis.srem(keys.unregistered_tiles(request_id), tile_id)
+            continue
+        error = publish_tile(settings, request_id, spec, tile, tile.get("outputs") or {}, tile.get("scenes") or [])
+        store.update_tile_info(request_id, tile_id, stacError=error)
+        if error is None:
+            store.redis.srem(keys.unregistered_tiles(request_id), tile_id)
+        else:
+            missing += 1
+    return missing
 
 
 def _upload_execution_db(store: Store, settings: Settings, request_id: str, record: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import pystac_client
 import pytest
 from fault_helpers import assert_consistent, restart_service
 from support.batch_requests import ORBIT_COUNT, make_spec, read_s3_tiff, submit, wait_final, wait_for
@@ -13,8 +14,11 @@ from support.batch_requests import ORBIT_COUNT, make_spec, read_s3_tiff, submit,
 from evalbatch import keys
 from evalbatch.queues import enqueue_start
 from evalbatch.states import Action, RequestStatus, TileStatus
+from ops import processes
 from ops.ports import HOST
+from workers.results_stac import results_collection_id
 
+REGISTERED_WITHIN_S = 120.0  # the registration job's first retries come after 10, 20, 40 s
 OUTAGE_S = 8.0  # longer than the in-process retries (GDAL, boto3, STAC search): rq's retry must take over
 
 
@@ -65,9 +69,10 @@ def test_outage_during_processing_is_retried(fault_store, fault_stack, service):
     assert max(int(t["attempts"]) for t in tiles) >= 2  # the outage cost retries, not tiles
 
 
-def test_stac_down_during_processing_costs_only_the_results_catalog(fault_store, fault_stack):
-    """With the analysis' cached search the tiles need no catalog: they are all delivered during a STAC outage, and
-    each records why its results item could not be registered (the COG is the product)."""
+def test_stac_down_during_processing_delays_only_the_results_catalog(fault_store, fault_stack):
+    """With the analysis' cached search the tiles need no catalog: they are all delivered during a STAC outage, each
+    records why its results item could not be registered (the COG is the product), and once the catalog is back a
+    control job registers every missing item (retried with backoff meanwhile)."""
     request_id = analysed(fault_store, "stac-outage-cached")
     fault_stack.stac.stop()
     try:
@@ -77,6 +82,15 @@ def test_stac_down_during_processing_costs_only_the_results_catalog(fault_store,
         restart_service(fault_stack.stac)
     assert all(int(t["attempts"]) == 1 for t in tiles)
     assert all(t.get("stacError") for t in tiles), [t.get("stacError") for t in tiles]
+
+    def registered() -> bool:
+        return not any(t.get("stacError") for t in assert_consistent(fault_store, request_id))
+
+    assert processes.wait_until(registered, REGISTERED_WITHIN_S), fault_store.redis.smembers(
+        keys.unregistered_tiles(request_id))
+    collection = pystac_client.Client.open(fault_stack.settings.stac_url).get_collection(
+        results_collection_id(request_id))
+    assert {item.id for item in collection.get_items()} == {t["name"] for t in tiles}
 
 
 def test_stac_down_at_analysis_fails_naming_the_catalog(fault_store, fault_stack):
