@@ -6,7 +6,8 @@ acknowledged), or when a worker died with the job it was running.
 - rq scheduler locks held by dead workers are deleted, so retries keep running;
 - ANALYSING without a live analysis job: the analysis is queued again (deterministic job id);
 - PROCESSING: tiles SCHEDULED / QUEUED / PROCESSING without a live tile job go back to PENDING and are
-  fanned out again; when every tile is final already, the request is finalised.
+  fanned out again; when every tile is final already, the request is finalised;
+- final with results items still unregistered and no live registration job: that job is queued again.
 
 A QUEUED job is live while its id is in its queue; a STARTED one while its worker's rq key exists (not
 marked dead) and, when the worker runs on this host, its process exists. Tiles are processed at least once: a
@@ -28,9 +29,16 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 from evalbatch import keys
-from evalbatch.queues import CONTROL_QUEUE, TILE_QUEUE, control_queue, enqueue_analyse, tile_queue
+from evalbatch.queues import (
+    CONTROL_QUEUE,
+    TILE_QUEUE,
+    control_queue,
+    enqueue_analyse,
+    enqueue_register,
+    tile_queue,
+)
 from evalbatch.settings import Settings
-from evalbatch.states import RequestStatus, TileStatus
+from evalbatch.states import FINAL_STATES, RequestStatus, TileStatus
 from evalbatch.store import Store
 from workers import fanout, tiles
 
@@ -101,6 +109,16 @@ def _release_orphaned_tiles(store: Store, request_id: str, queued: set[str]) -> 
     return released
 
 
+def _requeue_lost_registration(store: Store, request_id: str, queued: set[str]) -> int:
+    """Queue the results registration of a final request again when items are missing and its job is gone."""
+    if not store.redis.scard(keys.unregistered_tiles(request_id)):
+        return 0
+    if job_alive(store, keys.register_job_id(request_id), queued):
+        return 0
+    enqueue_register(store.redis, request_id)
+    return 1
+
+
 def recover_request(store: Store, settings: Settings, request_id: str, queued: set[str]) -> int:
     """Re-create the lost jobs of one request; returns how many jobs were queued again."""
     record = store.get_request(request_id)
@@ -110,6 +128,8 @@ def recover_request(store: Store, settings: Settings, request_id: str, queued: s
             return 0
         enqueue_analyse(store.redis, request_id)
         return 1
+    if status in FINAL_STATES:
+        return _requeue_lost_registration(store, request_id, queued)
     if status != RequestStatus.PROCESSING:
         return 0
     _release_orphaned_tiles(store, request_id, queued)

@@ -13,7 +13,7 @@ from rq.serializers import JSONSerializer
 from support.batch_requests import put_processing_request
 
 from evalbatch import keys
-from evalbatch.queues import CONTROL_QUEUE, TILE_QUEUE, tile_queue
+from evalbatch.queues import CONTROL_QUEUE, TILE_QUEUE, control_queue, tile_queue
 from evalbatch.settings import get_settings
 from evalbatch.states import RequestStatus, TileStatus
 from evalbatch.store import Store, utc_now
@@ -121,3 +121,13 @@ def test_a_worker_recovers_lost_jobs_once_it_sees_that_redis_restarted(tmp_path,
     finally:
         service.stop()
         get_settings.cache_clear()
+
+
+def test_recover_queues_the_lost_results_registration_of_a_final_request(store):
+    for tile_id in range(1, 6):
+        store.set_tile_status(REQUEST, tile_id, TileStatus.PROCESSED)
+    store.transition(REQUEST, RequestStatus.DONE)
+    store.redis.sadd(keys.unregistered_tiles(REQUEST), 2)  # its registration job was lost with a crash
+    assert recover(store, get_settings()) == 1
+    assert control_queue(store.redis).get_job_ids() == [keys.register_job_id(REQUEST)]
+    assert recover(store, get_settings()) == 0  # queued: alive
