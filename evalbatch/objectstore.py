@@ -81,6 +81,12 @@ def s3_client(creds: S3Credentials, *, attempts: int = DEFAULT_ATTEMPTS, timeout
 
 
 @lru_cache(maxsize=8)  # the deployment's keys and a few requests' own delivery keys
+def shared_s3_client(creds: S3Credentials) -> Any:
+    """The S3 client of `creds`, created once per process (boto3 clients are thread-safe)."""
+    return s3_client(creds)
+
+
+@lru_cache(maxsize=8)
 def rasterio_session(creds: S3Credentials) -> Any:
     """The rasterio `AWSSession` of `creds`, built once per process (it creates a boto3 session: tens of ms)."""
     from rasterio.session import AWSSession

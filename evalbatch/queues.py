@@ -31,42 +31,34 @@ def tile_queue(client: redis.Redis) -> Queue:
     return Queue(TILE_QUEUE, connection=client, serializer=JSONSerializer)
 
 
-def enqueue_analyse(client: redis.Redis, request_id: str) -> None:
-    """Queue the analysis of a request (deterministic job id: re-enqueueing replaces it)."""
+def _enqueue_control(client: redis.Redis, func: str, request_id: str, job_id: str, retry: Retry | None = None) -> None:
+    """Queue a control job of one request under its deterministic id (re-enqueueing replaces it)."""
     control_queue(client).enqueue(
-        ANALYSE_JOB,
+        func,
         request_id,
-        job_id=keys.analyse_job_id(request_id),
+        job_id=job_id,
         job_timeout=CONTROL_JOB_TIMEOUT_S,
         result_ttl=CONTROL_RESULT_TTL_S,
         failure_ttl=FAILURE_TTL_S,
+        retry=retry,
     )
+
+
+def enqueue_analyse(client: redis.Redis, request_id: str) -> None:
+    """Queue the analysis of a request."""
+    _enqueue_control(client, ANALYSE_JOB, request_id, keys.analyse_job_id(request_id))
 
 
 def enqueue_start(client: redis.Redis, request_id: str) -> None:
     """Queue the job that fans out a request's PENDING tiles (also used to resume and to restart)."""
-    control_queue(client).enqueue(
-        START_JOB,
-        request_id,
-        job_id=keys.start_job_id(request_id),
-        job_timeout=CONTROL_JOB_TIMEOUT_S,
-        result_ttl=CONTROL_RESULT_TTL_S,
-        failure_ttl=FAILURE_TTL_S,
-    )
+    _enqueue_control(client, START_JOB, request_id, keys.start_job_id(request_id))
 
 
 def enqueue_register(client: redis.Redis, request_id: str) -> None:
     """Queue the job that registers the results items of tiles whose registration failed (retried with backoff
     while the catalog still refuses)."""
-    control_queue(client).enqueue(
-        REGISTER_JOB,
-        request_id,
-        job_id=keys.register_job_id(request_id),
-        job_timeout=CONTROL_JOB_TIMEOUT_S,
-        result_ttl=CONTROL_RESULT_TTL_S,
-        failure_ttl=FAILURE_TTL_S,
-        retry=Retry(max=len(REGISTER_RETRY_INTERVALS_S), interval=list(REGISTER_RETRY_INTERVALS_S)),
-    )
+    retry = Retry(max=len(REGISTER_RETRY_INTERVALS_S), interval=list(REGISTER_RETRY_INTERVALS_S))
+    _enqueue_control(client, REGISTER_JOB, request_id, keys.register_job_id(request_id), retry)
 
 
 def cancel_jobs(client: redis.Redis, request_id: str, tile_ids: list[int]) -> None:

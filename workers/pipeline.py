@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from rasterio.windows import Window
 
-from evalbatch.objectstore import S3Credentials, rasterio_env
+from evalbatch.objectstore import S3Credentials, rasterio_env, shared_s3_client
 from evalbatch.profiles import LOCAL, CollectionProfile, get_profile
 from evalbatch.settings import Settings
 from evalbatch.spec import USERDATA_ID, JobSpec
@@ -40,7 +40,6 @@ from workers.output import (
     dtype_of,
     reporting_full_disk,
 )
-from workers.prefork import shared_s3_client
 from workers.reading import AssetRead, TileReader, resampling_for
 from workers.results_stac import results_profile
 from workers.tilegrid import TileGrid

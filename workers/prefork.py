@@ -9,19 +9,10 @@ without any open connection. Elsewhere clients are created on first use. boto3 c
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
-
-from evalbatch.objectstore import S3Credentials, rasterio_session, s3_client
+from evalbatch.objectstore import S3Credentials, rasterio_session, shared_s3_client
 from evalbatch.settings import Settings
 
 WARM_UP_BUCKET = "evalbatch-warm-up"  # a name only presigned, never requested
-
-
-@lru_cache(maxsize=8)  # the deployment's keys and a few requests' own delivery keys
-def shared_s3_client(creds: S3Credentials) -> Any:
-    """The S3 client of `creds`, created once per process."""
-    return s3_client(creds)
 
 
 def warm_up() -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import ssl
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -62,9 +63,13 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 WORLD_BBOX = [-180.0, -90.0, 180.0, 90.0]
 
 log = logging.getLogger(__name__)
-# Built when the module is imported, i.e. before the rq worker forks: creating an SSL context (loading the CA
-# bundle) costs more than a whole registration, and every work horse would otherwise pay it per tile.
-TLS_CONTEXT = httpx.create_ssl_context()
+
+
+@cache
+def tls_context() -> ssl.SSLContext:
+    """The SSL context of the catalog client, made once per process (loading the CA bundle costs more than a
+    whole registration; `prepare` makes it before the rq fork)."""
+    return httpx.create_ssl_context()
 
 
 class OutputBands(Mapping[str, BandSpec]):
@@ -251,7 +256,7 @@ class ResultsCatalog:
 
     def __init__(self, stac_url: str, client: httpx.Client | None = None) -> None:
         self._client = client or httpx.Client(base_url=stac_url.rstrip("/"), timeout=HTTP_TIMEOUT_S,
-                                              verify=TLS_CONTEXT)
+                                              verify=tls_context())
 
     def __enter__(self) -> ResultsCatalog:
         return self
@@ -309,9 +314,10 @@ def publish_tile(
 
 
 def prepare() -> None:
-    """Build what every registration would otherwise repeat, once per process: the core validators of items
-    and collections and the package version. workers.launch calls it in the rq worker before it forks, so
-    that work horses inherit them (as TLS_CONTEXT); elsewhere they are built on first use."""
+    """Build what every registration would otherwise repeat, once per process: the SSL context, the core
+    validators of items and collections and the package version. workers.launch calls it in the rq worker before
+    it forks, so that work horses inherit them; elsewhere they are built on first use."""
+    tls_context()
     for object_type in (STACObjectType.ITEM, STACObjectType.COLLECTION):
         core_validator(object_type.value, STAC_VERSION)
     package_version()

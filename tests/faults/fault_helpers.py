@@ -8,12 +8,13 @@ import time
 from collections import Counter
 from typing import Any
 
-from support.batch_requests import all_tiles
+from support.batch_requests import all_tiles, read_s3_tiff, wait_final
 
-from evalbatch.states import TileStatus
+from evalbatch.states import RequestStatus, TileStatus
 from evalbatch.store import Store
 from ops import processes
 from ops.service_base import ManagedService, PortInUseError
+from ops.services import LocalStack
 
 NDVI = """//VERSION=3
 function setup() {
@@ -75,3 +76,17 @@ def assert_consistent(store: Store, request_id: str) -> list[dict[str, Any]]:
 def worker_pids(stack: Any) -> list[int]:
     """Pids of the stack's running rq workers (the parents, not their work horses)."""
     return sorted(record.pid for record in stack.workers.running().values())
+
+
+def assert_done_with_every_output(store: Store, stack: LocalStack, request_id: str) -> list[dict[str, Any]]:
+    """Wait for the request to end; it must be DONE, consistent, with every tile PROCESSED and its COG readable
+    at the tile's size. Returns the tiles."""
+    record = wait_final(store, request_id)
+    assert record["status"] == RequestStatus.DONE, (record.get("error"), store.tile_counts(request_id))
+    tiles = assert_consistent(store, request_id)
+    s3 = stack.s3.client()
+    for tile in tiles:
+        assert tile["status"] == TileStatus.PROCESSED
+        data, _ = read_s3_tiff(s3, tile["outputs"]["default"])
+        assert data.shape == (1, tile["heightPx"], tile["widthPx"])
+    return tiles

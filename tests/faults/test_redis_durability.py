@@ -7,10 +7,16 @@ import signal
 import time
 
 import pytest
-from fault_helpers import assert_consistent, restart_service, sigkill_service, wait_tiles
-from support.batch_requests import ORBIT_COUNT, make_spec, read_s3_tiff, submit, wait_final
+from fault_helpers import (
+    assert_consistent,
+    assert_done_with_every_output,
+    restart_service,
+    sigkill_service,
+    wait_tiles,
+)
+from support.batch_requests import ORBIT_COUNT, make_spec, read_s3_tiff, submit
 
-from evalbatch.states import RequestStatus, TileStatus
+from evalbatch.states import TileStatus
 
 
 @pytest.mark.parametrize("down_s", [0.0, 6.0], ids=["restart-at-once", "down-6s"])
@@ -26,12 +32,7 @@ def test_redis_sigkill_mid_run_loses_nothing(fault_store, fault_stack, down_s):
 
     after = assert_consistent(fault_store, request_id)
     assert {t["id"] for t in after} == {t["id"] for t in before}
-    record = wait_final(fault_store, request_id)
-    assert record["status"] == RequestStatus.DONE, (record.get("error"), fault_store.tile_counts(request_id))
-    s3 = fault_stack.s3.client()
-    for tile in assert_consistent(fault_store, request_id):
-        data, _ = read_s3_tiff(s3, tile["outputs"]["default"])
-        assert data.shape == (1, tile["heightPx"], tile["widthPx"])
+    assert_done_with_every_output(fault_store, fault_stack, request_id)
 
 
 def test_all_workers_sigkilled_mid_run_then_replaced(fault_store, fault_stack):
@@ -44,10 +45,7 @@ def test_all_workers_sigkilled_mid_run_then_replaced(fault_store, fault_stack):
     fault_stack.workers.stop()  # forget the dead pid files
     fault_stack.start_workers(count)  # new workers recover the tiles the dead ones held
 
-    record = wait_final(fault_store, request_id)
-    assert record["status"] == RequestStatus.DONE, (record.get("error"), fault_store.tile_counts(request_id))
     s3 = fault_stack.s3.client()
-    for tile in assert_consistent(fault_store, request_id):
+    for tile in assert_done_with_every_output(fault_store, fault_stack, request_id):
         data, _ = read_s3_tiff(s3, tile["outputs"]["default"])
-        assert data.shape == (1, tile["heightPx"], tile["widthPx"])
         assert data.min() <= data.max() <= 12  # one count per archived day: one consistent output per tile

@@ -8,12 +8,12 @@ import time
 
 import pystac_client
 import pytest
-from fault_helpers import assert_consistent, restart_service
-from support.batch_requests import ORBIT_COUNT, make_spec, read_s3_tiff, submit, wait_final, wait_for
+from fault_helpers import assert_consistent, assert_done_with_every_output, restart_service
+from support.batch_requests import ORBIT_COUNT, make_spec, submit, wait_final, wait_for
 
 from evalbatch import keys
 from evalbatch.queues import enqueue_start
-from evalbatch.states import Action, RequestStatus, TileStatus
+from evalbatch.states import Action, RequestStatus
 from ops import processes
 from ops.ports import HOST
 from workers.results_stac import results_collection_id
@@ -36,18 +36,6 @@ def start(store, request_id: str) -> None:
     rule, _ = store.apply_action(request_id, Action.START, 1)
     assert rule.to is RequestStatus.PROCESSING
     enqueue_start(store.redis, request_id)
-
-
-def assert_done_with_every_output(store, stack, request_id: str) -> list[dict]:
-    record = wait_final(store, request_id)
-    assert record["status"] == RequestStatus.DONE, (record.get("error"), store.tile_counts(request_id))
-    tiles = assert_consistent(store, request_id)
-    s3 = stack.s3.client()
-    for tile in tiles:
-        assert tile["status"] == TileStatus.PROCESSED
-        data, _ = read_s3_tiff(s3, tile["outputs"]["default"])
-        assert data.shape == (1, tile["heightPx"], tile["widthPx"])
-    return tiles
 
 
 @pytest.mark.parametrize("service", ["s3", "stac"])

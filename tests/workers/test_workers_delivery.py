@@ -7,8 +7,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from evalbatch.objectstore import S3Credentials
-from workers import output, prefork
+from evalbatch.objectstore import S3Credentials, shared_s3_client
+from workers import output
 from workers.output import SINGLE_PUT_MAX_BYTES, deliver_cog
 
 CREDS = S3Credentials("https://s3.amazonaws.com", "key", "secret", "us-east-1")
@@ -34,7 +34,7 @@ def test_a_cog_arrives_complete_whatever_its_size(tmp_path, size, monkeypatch):
 
 def test_one_s3_client_per_credentials():
     other = S3Credentials(CREDS.endpoint_url, "other-key", "other-secret", CREDS.region)
-    client = prefork.shared_s3_client(CREDS)
-    assert prefork.shared_s3_client(CREDS) is client
-    assert prefork.shared_s3_client(other) is not client
+    client = shared_s3_client(CREDS)
+    assert shared_s3_client(CREDS) is client
+    assert shared_s3_client(other) is not client
     assert client.meta.endpoint_url == CREDS.endpoint_url
