@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,13 @@ def to_scene(sample: Sample, date: datetime | None = None) -> Scene:
         orbit_id=item.orbit,
         data_path=item.assets.get(next(iter(item.assets), ""), None),
     )
+
+
+@lru_cache(maxsize=4)
+def parsed_script(source: str) -> Evalscript:
+    """The parsed evalscript, once per process and script: the tiles of a batch share it (parsing runs setup()
+    in a V8 context of its own). A script that fails to parse is not cached: each tile reports the error."""
+    return Evalscript.parse(source)
 
 
 def strip_rows(grid: TileGrid, n_samples: int, n_bands: int) -> int:
@@ -303,7 +310,7 @@ def run_tile(
     reset_peak()
     result = TileResult()
     grid = TileGrid.from_tile(tile)
-    script = Evalscript.parse(spec.evalscript)
+    script = parsed_script(spec.evalscript)
     result.bands, result.sample_types = list(script.bands), [o.sample_type for o in script.outputs]
     source = Datasource.from_spec(spec, settings)
     output_client = shared_s3_client(delivery or creds) if deliver else None
