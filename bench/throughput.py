@@ -2,7 +2,9 @@
 
 A request of many small grid-0 tiles at 60 m (334 x 334 px) with a trivial SIMPLE script, most of them
 outside the archive (no scenes: evaluate, COG, upload, STAC registration only), runs through ANALYSE ->
-START -> rq tile jobs on N forking workers. The baseline, measured in the same process on the same workers, is a
+START -> rq tile jobs on N forking workers (small tiles share a job: workers.batching). The overhead per tile is
+the worker time per tile minus the time inside the tile pipeline (`seconds` of each tile): forks, rq and Redis
+bookkeeping, results items, cost and progress. The baseline, measured in the same process on the same workers, is a
 batch of no-op rq jobs; the ratio tells how much a trivial tile costs over bare rq dispatch.
 
     .venv/bin/python bench/throughput.py [--quick] [--workers 2]
@@ -67,7 +69,7 @@ def main() -> int:
 
     import redis
 
-    from evalbatch.queues import enqueue_analyse
+    from evalbatch.queues import enqueue_analyse, tile_job_ids
     from evalbatch.spec import JobSpec, normalise_tile_path
     from evalbatch.states import FINAL_STATES
     from evalbatch.store import Store, utc_now
@@ -114,7 +116,9 @@ def main() -> int:
         in_job = sum(t.get("seconds", 0.0) for t in infos) / max(1, len(infos))
         per_tile = processing * args.workers / tiles
         per_noop = noop_s * args.workers / noop_count
-        print(f"{tiles} tiles of 334x334 px, {args.workers} workers, status {record['status']}")
+        jobs = len(set(tile_job_ids(client, request_id, [int(t["id"]) for t in infos]).values()))
+        print(f"{tiles} tiles of 334x334 px in {jobs} rq jobs ({tiles / max(1, jobs):.1f} tiles per job), "
+              f"{args.workers} workers, status {record['status']}")
         print("load average (1, 5, 15 min): at start {:.2f} {:.2f} {:.2f}, at end {:.2f} {:.2f} {:.2f}".format(
             *load_at_start, *os.getloadavg()))
         print(f"analysis {analysed:.2f} s; processing {processing:.2f} s -> {tiles / processing:.2f} tiles/s")

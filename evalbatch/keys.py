@@ -60,6 +60,11 @@ def unregistered_tiles(request_id: str) -> str:
     return f"{PREFIX}:req:{request_id}:unregistered"
 
 
+def tile_jobs(request_id: str) -> str:
+    """HASH tile id -> id of the rq job that runs it (a job runs one tile, or a batch of small ones)."""
+    return f"{PREFIX}:req:{request_id}:tilejobs"
+
+
 def progress(request_id: str) -> str:
     """LIST of JSON points [unix time, processed, failed] appended as tiles finish."""
     return f"{PREFIX}:req:{request_id}:progress"
@@ -90,6 +95,7 @@ def request_keys(request_id: str) -> list[str]:
         scene_items(request_id),
         scene_tiles(request_id),
         unregistered_tiles(request_id),
+        tile_jobs(request_id),
         *(tile_index(request_id, s.value) for s in TileStatus),
     ]
 
@@ -113,7 +119,8 @@ def register_job_id(request_id: str) -> str:
 
 
 def tile_job_id(request_id: str, tile_id: int) -> str:
-    """The rq job id of one tile of a request."""
+    """The rq job id of the tile job that starts with tile `tile_id` (the only tile of a job, or the first of
+    a batch)."""
     return f"tile-{request_id}-{tile_id}"
 
 

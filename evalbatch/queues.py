@@ -61,17 +61,30 @@ def enqueue_register(client: redis.Redis, request_id: str) -> None:
     _enqueue_control(client, REGISTER_JOB, request_id, keys.register_job_id(request_id), retry)
 
 
-def cancel_jobs(client: redis.Redis, request_id: str, tile_ids: list[int]) -> None:
-    """Cancel the queued tile jobs of a request and stop the running ones.
+def tile_job_ids(client: redis.Redis, request_id: str, tile_ids: list[int]) -> dict[int, str]:
+    """The id of the rq job that runs each tile (recorded when the tile was queued; a tile never queued maps to
+    the id its own one-tile job would have)."""
+    if not tile_ids:
+        return {}
+    recorded = client.hmget(keys.tile_jobs(request_id), tile_ids)
+    return {
+        tile_id: raw.decode() if raw is not None else keys.tile_job_id(request_id, tile_id)
+        for tile_id, raw in zip(tile_ids, recorded, strict=True)
+    }
 
-    Tile code also checks the request status between strips, so a job that is missed here still ends soon.
+
+def cancel_jobs(client: redis.Redis, request_id: str, tile_ids: list[int]) -> None:
+    """Cancel the queued tile jobs of a request and stop the running ones (each job once, whatever the number
+    of `tile_ids` it runs).
+
+    Tile code also checks the request status between strips and between the tiles of a batch, so a job that is
+    missed here still ends soon.
     """
     from rq.command import send_stop_job_command
     from rq.exceptions import InvalidJobOperation, NoSuchJobError
     from rq.job import Job, JobStatus
 
-    for tile_id in tile_ids:
-        job_id = keys.tile_job_id(request_id, tile_id)
+    for job_id in dict.fromkeys(tile_job_ids(client, request_id, tile_ids).values()):
         try:
             job = Job.fetch(job_id, connection=client, serializer=JSONSerializer)
         except NoSuchJobError:

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
 
     tile_timeout_s: int = 1800
     tile_retries: int = 2
+    # small tiles share one rq job (workers.batching): estimated seconds of work per job (0: one tile per job)
+    # and tiles per job at most
+    tile_batch_seconds: float = Field(default=2.0, ge=0)
+    tile_batch_max: int = Field(default=32, ge=1)
     worker_count: int = 2
     worker_memory_limit_bytes: int = 6 * 1024**3
 

@@ -1,9 +1,11 @@
-"""START: fan a request's PENDING tiles out to the tile queue, page by page, with deterministic job ids."""
+"""START: fan a request's PENDING tiles out to the tile queue, page by page, with deterministic job ids (one job
+per tile, or per batch of small tiles: workers.batching)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from rq import Queue, Retry
@@ -12,13 +14,14 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from evalbatch import keys
-from evalbatch.queues import FAILURE_TTL_S, tile_queue
+from evalbatch.queues import FAILURE_TTL_S, tile_job_ids, tile_queue
 from evalbatch.settings import Settings
 from evalbatch.spec import JobSpec
 from evalbatch.states import RequestStatus, TileStatus
 from evalbatch.store import PIPELINE_BATCH, Store
+from workers.batching import BatchPolicy, plan_batches
 
-TILE_JOB = "workers.jobs.process_tile"
+TILE_JOB = "workers.jobs.process_tiles"
 TILE_RESULT_TTL_S = 600
 RETRY_INTERVALS_S = (5, 30, 120)
 TIMEOUT_SAFETY_FACTOR = 5
@@ -26,7 +29,8 @@ LIVE_JOB_STATES = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobS
 
 
 def tile_job_timeout(record: dict[str, Any], settings: Settings) -> int:
-    """Per-tile job timeout: the setting, raised to 5x the largest estimated tile time when that is longer."""
+    """Tile job timeout: the setting, raised to 5x the largest estimated tile time when that is longer. A batch
+    of small tiles gets the same timeout: its estimated work is at most `tile_batch_seconds`, far below it."""
     estimate = record.get("estimate") or {}
     per_tile = float(estimate.get("perTileSeconds") or 0.0)
     return max(settings.tile_timeout_s, math.ceil(TIMEOUT_SAFETY_FACTOR * per_tile))
@@ -40,6 +44,29 @@ def tile_retry(settings: Settings) -> Retry | None:
     return Retry(max=settings.tile_retries, interval=intervals)
 
 
+def batch_policy(store: Store, settings: Settings, request_id: str, record: dict[str, Any]) -> BatchPolicy:
+    """How this request's tiles are grouped into jobs, from its estimate and the settings."""
+    estimate = record.get("estimate") or {}
+    sample_id = estimate.get("sampleTileId")
+    sample = store.get_tile(request_id, int(sample_id)) if sample_id is not None else None
+    return BatchPolicy(
+        sample_seconds=float(estimate.get("perTileSeconds") or 0.0),
+        sample_scenes=int((sample or {}).get("sceneCount") or 0),
+        max_seconds=settings.tile_batch_seconds,
+        max_tiles=settings.tile_batch_max,
+    )
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """What every tile job of one fan-out shares."""
+
+    timeout: int
+    retry: Retry | None
+    policy: BatchPolicy
+    size_limit: int
+
+
 def _pages(store: Store, request_id: str, status: TileStatus) -> Iterator[list[int]]:
     after: int | None = None
     while True:
@@ -50,59 +77,76 @@ def _pages(store: Store, request_id: str, status: TileStatus) -> Iterator[list[i
         after = page[-1]
 
 
-def _enqueue_page(queue: Queue, store: Store, request_id: str, tile_ids: list[int], timeout: int,
-                  retry: Retry | None) -> int:
-    scheduled = [
+def _enqueue_page(queue: Queue, store: Store, request_id: str, tile_ids: list[int], options: JobOptions) -> int:
+    scheduled = {
         t for t in tile_ids
         if store.set_tile_status(request_id, t, TileStatus.SCHEDULED,
                                  [TileStatus.PENDING, TileStatus.SCHEDULED, TileStatus.QUEUED]) is not None
-    ]
+    }
     if not scheduled:
         return 0
+    tiles = store.get_tiles(request_id, sorted(scheduled))
+    batches = list(plan_batches(tiles, options.policy, options.size_limit))
     jobs = [
         Queue.prepare_data(
             TILE_JOB,
-            args=[request_id, tile_id],
-            job_id=keys.tile_job_id(request_id, tile_id),
-            timeout=timeout,
+            args=[request_id, batch],
+            job_id=keys.tile_job_id(request_id, batch[0]),
+            timeout=options.timeout,
             result_ttl=TILE_RESULT_TTL_S,
             failure_ttl=FAILURE_TTL_S,
-            retry=retry,
+            retry=options.retry,
         )
-        for tile_id in scheduled
+        for batch in batches
     ]
+    job_of_tile = {tile_id: job.job_id for job, batch in zip(jobs, batches, strict=True) for tile_id in batch}
     with store.redis.pipeline() as pipe:
+        pipe.hset(keys.tile_jobs(request_id), mapping=job_of_tile)  # before the jobs: cancel and recovery read it
         queue.enqueue_many(jobs, pipeline=pipe)
         pipe.execute()
-    for tile_id in scheduled:
+    for tile_id in job_of_tile:
         store.set_tile_status(request_id, tile_id, TileStatus.QUEUED, [TileStatus.SCHEDULED])
-    return len(scheduled)
+    return len(job_of_tile)
 
 
-def _has_live_job(store: Store, request_id: str, tile_id: int) -> bool:
+def job_alive(store: Store, job_id: str) -> bool:
+    """Whether the rq job `job_id` is still queued, deferred, scheduled or running."""
     try:
-        job = Job.fetch(keys.tile_job_id(request_id, tile_id), connection=store.redis, serializer=JSONSerializer)
+        job = Job.fetch(job_id, connection=store.redis, serializer=JSONSerializer)
     except NoSuchJobError:
         return False
     return job.get_status(refresh=False) in LIVE_JOB_STATES
 
 
+def _orphans(store: Store, request_id: str, tile_ids: list[int]) -> list[int]:
+    """The tiles among `tile_ids` whose job is gone (each job looked up once)."""
+    job_of_tile = tile_job_ids(store.redis, request_id, tile_ids)
+    alive = {job_id: job_alive(store, job_id) for job_id in set(job_of_tile.values())}
+    return [t for t in tile_ids if not alive[job_of_tile[t]]]
+
+
 def fan_out(store: Store, settings: Settings, request_id: str) -> int:
     """Enqueue every tile that needs a job: PENDING ones, and SCHEDULED/QUEUED ones whose job is gone
-    (a resumed request). Returns the number of jobs enqueued."""
+    (a resumed request); small tiles are grouped into batches (workers.batching). Returns the number of tiles
+    queued."""
     record = store.get_request(request_id)
     if record is None or record.get("status") != RequestStatus.PROCESSING:
         return 0
-    timeout = tile_job_timeout(record, settings)
-    retry = tile_retry(settings)
+    policy = batch_policy(store, settings, request_id, record)
+    pending = store.tile_counts(request_id)[TileStatus.PENDING]
+    options = JobOptions(
+        timeout=tile_job_timeout(record, settings),
+        retry=tile_retry(settings),
+        policy=policy,
+        size_limit=policy.size_limit(pending, settings.worker_count),
+    )
     queue = tile_queue(store.redis)
     count = 0
     for page in _pages(store, request_id, TileStatus.PENDING):
-        count += _enqueue_page(queue, store, request_id, page, timeout, retry)
+        count += _enqueue_page(queue, store, request_id, page, options)
     for status in (TileStatus.SCHEDULED, TileStatus.QUEUED):
         for page in _pages(store, request_id, status):
-            orphans = [t for t in page if not _has_live_job(store, request_id, t)]
-            count += _enqueue_page(queue, store, request_id, orphans, timeout, retry)
+            count += _enqueue_page(queue, store, request_id, _orphans(store, request_id, page), options)
     return count
 
 

@@ -62,10 +62,10 @@ def start_processing(request_id: str) -> int:
     return count
 
 
-def process_tile(request_id: str, tile_id: int) -> None:
-    """Tile job."""
+def process_tiles(request_id: str, tile_ids: list[int]) -> None:
+    """Tile job: one tile, or a batch of small ones (workers.batching)."""
     store, settings = context()
-    tiles.process_tile(store, settings, request_id, int(tile_id))
+    tiles.process_tiles(store, settings, request_id, [int(t) for t in tile_ids])
 
 
 def finalize_request(request_id: str) -> str | None:
@@ -88,13 +88,14 @@ def register_results(request_id: str) -> int:
     return 0
 
 
-def tile_job_failed(request_id: str, tile_id: int, message: str) -> None:
+def tile_job_failed(request_id: str, tile_ids: list[int], message: str) -> None:
     """Called by the worker when rq gave up on a tile job (retries exhausted, horse killed, timeout)."""
     store, settings = context()
-    tiles.fail_tile(store, settings, request_id, int(tile_id), message)
+    tiles.job_failed(store, settings, request_id, [int(t) for t in tile_ids], message)
 
 
-def tile_job_stopped(request_id: str, tile_id: int) -> None:
-    """Called by the worker when a tile job was stopped (cancel): the tile becomes PENDING again."""
+def tile_job_stopped(request_id: str, tile_ids: list[int]) -> None:
+    """Called by the worker when a tile job was stopped (cancel): its tiles that are not final become PENDING."""
     store, _ = context()
-    tiles.release(store, request_id, int(tile_id))
+    for tile_id in tile_ids:
+        tiles.release(store, request_id, int(tile_id))

@@ -4,7 +4,8 @@ Heavy modules are imported before `work()` so every forked work horse inherits t
 Redis connections, GDAL datasets, boto3 clients and V8 isolates are created inside the horse. The worker runs
 the scheduler (needed for retries with intervals), uses the JSON serializer and serves the control queue
 before the tile queue. When rq gives up on a tile job (retries exhausted, work horse killed, timeout) the
-tile is marked FAILED with the reason; a stopped job (cancel) gives its tile back. The process memory is
+tile it was processing is marked FAILED with the reason (workers.tiles.job_failed); a stopped job (cancel)
+gives its tiles back. The process memory is
 capped at EVALBATCH_WORKER_MEMORY_LIMIT_BYTES (RLIMIT_DATA, see evaluator.limits), inherited by the horses.
 When Redis goes away during a job the worker waits for it, re-queues lost jobs (workers.recovery) and starts over.
 A Redis restart that no command noticed (redis-py retries through a quick one) is seen at the next heartbeat:
@@ -133,14 +134,14 @@ class EvalbatchWorker(Worker):
         if job.func_name != TILE_JOB:
             return
         try:
-            request_id, tile_id = job.args[0], int(job.args[1])
+            request_id, tile_ids = job.args[0], [int(t) for t in job.args[1]]
             from workers import jobs
 
             if stopped:
-                jobs.tile_job_stopped(request_id, tile_id)
+                jobs.tile_job_stopped(request_id, tile_ids)
             elif job.get_status(refresh=True) == JobStatus.FAILED:
                 reason = (exc_string or "").strip().splitlines()
-                jobs.tile_job_failed(request_id, tile_id, reason[-1] if reason else "tile job failed")
+                jobs.tile_job_failed(request_id, tile_ids, reason[-1] if reason else "tile job failed")
         except Exception:  # never let bookkeeping kill the worker
             log.exception("could not record the failure of job %s", job.id)
 

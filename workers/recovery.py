@@ -35,6 +35,7 @@ from evalbatch.queues import (
     control_queue,
     enqueue_analyse,
     enqueue_register,
+    tile_job_ids,
     tile_queue,
 )
 from evalbatch.settings import Settings
@@ -101,8 +102,11 @@ def active_request_ids(store: Store) -> Iterator[str]:
 def _release_orphaned_tiles(store: Store, request_id: str, queued: set[str]) -> int:
     released = 0
     for status in (TileStatus.SCHEDULED, TileStatus.QUEUED, TileStatus.PROCESSING):
-        for tile_id in list(store.iter_tile_ids(request_id, status)):
-            lost = not job_alive(store, keys.tile_job_id(request_id, tile_id), queued)
+        tile_ids = list(store.iter_tile_ids(request_id, status))
+        job_of_tile = tile_job_ids(store.redis, request_id, tile_ids)
+        alive = {job_id: job_alive(store, job_id, queued) for job_id in set(job_of_tile.values())}
+        for tile_id in tile_ids:
+            lost = not alive[job_of_tile[tile_id]]
             # only from the status seen: a tile that moved on meanwhile (dequeued, finished) is left alone
             if lost and store.set_tile_status(request_id, tile_id, TileStatus.PENDING, [status]) is not None:
                 released += 1

@@ -12,8 +12,9 @@ them over HTTP), and the projection fields against the projection extension's ru
 Items declare projection v1.2.0: it has `proj:code` and still allows the deprecated `proj:epsg` that many
 clients read (v2.0.0 forbids it).
 
-Registration never fails a tile (the COG is the product): `publish_tile` returns the error message instead,
-which the tile job stores as `stacError` on the tile's run record; once the request is final, a control job
+Registration never fails a tile (the COG is the product): `publish_tiles` registers the items of a batch of
+tiles in one call (bulk upsert) and returns an error message per tile instead of raising, which the tile job
+stores as `stacError` on the tile's run record; once the request is final, a control job
 (`workers.jobs.register_results`, retried with backoff) registers the items that are still missing.
 
 Chaining: a later request may use `"type": "batch-<requestId>"` as its input data. Its evalscript bands are
@@ -30,6 +31,7 @@ import json
 import logging
 import ssl
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -275,42 +277,74 @@ class ResultsCatalog:
         response.raise_for_status()
         return True
 
-    def upsert_item(self, item: Mapping[str, Any]) -> None:
-        """Create the item, or replace it when it exists (a retried or re-run tile)."""
-        collection = item["collection"]
-        response = self._client.post(f"/collections/{collection}/items", json=dict(item))
-        if response.status_code == 409:
-            response = self._client.put(f"/collections/{collection}/items/{item['id']}", json=dict(item))
+    def upsert_items(self, collection_id: str, items: list[Mapping[str, Any]]) -> dict[str, str]:
+        """Create or replace `items` in one call (the bulk transactions extension, method upsert); returns item
+        id -> the catalog's message for each item it refused."""
+        body = {"items": {item["id"]: dict(item) for item in items}, "method": "upsert"}
+        response = self._client.post(f"/collections/{collection_id}/bulk_items", json=body)
         response.raise_for_status()
+        refused = response.json().get("errors") or []
+        return {str(error.get("id")): str(error.get("msg")) for error in refused}
 
 
-def register_tile(
-    settings: Settings, request_id: str, spec: JobSpec, tile: Mapping[str, Any], outputs: Mapping[str, str],
-    scenes: list[str],
-) -> dict[str, Any]:
-    """Validate and register the item of one delivered tile (creating the collection first, validated, when it
-    does not exist yet); returns the item."""
-    item = item_document(request_id, spec, tile, outputs, scenes, settings.stac_url)
-    validate_document(item)
-    with ResultsCatalog(settings.stac_url) as catalog:
-        catalog.ensure_collection(collection_document(request_id, spec))  # validated when created here
-        catalog.upsert_item(item)
-    return item
+@dataclass(frozen=True)
+class DeliveredTile:
+    """A tile whose outputs are written: what its results item is made of."""
+
+    tile: Mapping[str, Any]
+    outputs: Mapping[str, str]  # output id -> URL
+    scenes: list[str]  # ids of the items read
+
+    @property
+    def tile_id(self) -> int:
+        """The tile's id."""
+        return int(self.tile["id"])
+
+
+def _error_message(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+def publish_tiles(
+    settings: Settings, request_id: str, spec: JobSpec, delivered: list[DeliveredTile]
+) -> dict[int, str | None]:
+    """Validate the items of delivered tiles and register them in one call (creating the collection first,
+    validated, when it does not exist yet). Never raises: returns tile id -> None when registered (or nothing to
+    register), else the error message (the COG is the product: a catalog problem never fails a tile)."""
+    errors: dict[int, str | None] = {}
+    items: dict[int, dict[str, Any]] = {}
+    for tile in delivered:
+        errors[tile.tile_id] = None
+        if not tile.outputs:
+            continue
+        try:
+            item = item_document(request_id, spec, tile.tile, tile.outputs, tile.scenes, settings.stac_url)
+            validate_document(item)
+        except Exception as error:
+            errors[tile.tile_id] = _error_message(error)
+            continue
+        items[tile.tile_id] = item
+    if not items:
+        return errors
+    try:
+        with ResultsCatalog(settings.stac_url) as catalog:
+            catalog.ensure_collection(collection_document(request_id, spec))  # validated when created here
+            refused = catalog.upsert_items(results_collection_id(request_id), list(items.values()))
+    except Exception as error:
+        log.warning("STAC registration of %d tiles of %s failed: %s", len(items), request_id, error)
+        return errors | dict.fromkeys(items, _error_message(error))
+    for tile_id, item in items.items():
+        if item["id"] in refused:
+            errors[tile_id] = f"the catalog refused item {item['id']}: {refused[item['id']]}"[:2000]
+    return errors
 
 
 def publish_tile(
     settings: Settings, request_id: str, spec: JobSpec, tile: Mapping[str, Any], outputs: Mapping[str, str],
     scenes: list[str],
 ) -> str | None:
-    """`register_tile` that never raises: None on success (or nothing to register), else the error message."""
-    if not outputs:
-        return None
-    try:
-        register_tile(settings, request_id, spec, tile, outputs, scenes)
-    except Exception as error:  # the COG is the product: a catalog problem never fails the tile
-        log.warning("STAC registration of tile %s of %s failed: %s", tile.get("id"), request_id, error)
-        return f"{type(error).__name__}: {error}"[:2000]
-    return None
+    """`publish_tiles` for one tile: None on success (or nothing to register), else the error message."""
+    return publish_tiles(settings, request_id, spec, [DeliveredTile(tile, outputs, scenes)])[int(tile["id"])]
 
 
 def prepare() -> None:

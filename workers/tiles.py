@@ -1,5 +1,5 @@
-"""Running one tile job: tile status, run record, retries, cost, progress, and the finalisation of the
-request by whichever tile finishes last."""
+"""Running one tile job (one tile, or a batch of small ones): tile status, run record, retries, cost, results
+items, progress, and the finalisation of the request by whichever job finishes its last tile."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from rq.timeouts import JobTimeoutException
+
 from evalbatch import keys
 from evalbatch.objectstore import S3Credentials
-from evalbatch.queues import enqueue_register
+from evalbatch.queues import enqueue_register, enqueue_start
 from evalbatch.settings import Settings
 from evalbatch.spec import JobSpec
 from evalbatch.states import RequestStatus, StoppedReason, TileStatus, after_tiles
@@ -22,7 +25,7 @@ from workers.costs import billed_share, tile_cost
 from workers.errors import CancelledError, describe, is_transient
 from workers.execution_db import UPLOAD_EVERY_TILES, upload_execution_db
 from workers.pipeline import run_tile
-from workers.results_stac import publish_tile
+from workers.results_stac import DeliveredTile, publish_tiles
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +58,66 @@ def release(store: Store, request_id: str, tile_id: int) -> None:
     store.set_tile_status(request_id, tile_id, TileStatus.PENDING, RUNNABLE_FROM)
 
 
+class RetryLater(RuntimeError):
+    """Some tiles of a job hit transient errors and have attempts left: rq retries the job (with backoff), and
+    the retry runs only the tiles that are not final yet."""
+
+
+@dataclass
+class JobRun:
+    """What the tiles of one job leave for the end of the job: results items to register, tiles made final
+    and the first transient error to retry."""
+
+    delivered: list[DeliveredTile] = field(default_factory=list)
+    finished: int = 0
+    retry: BaseException | None = None
+
+
 def process_tile(store: Store, settings: Settings, request_id: str, tile_id: int) -> None:
-    """Run one tile; user errors fail it at once, transient errors are re-raised for rq to retry."""
+    """Run one tile (a job of one tile)."""
+    process_tiles(store, settings, request_id, [tile_id])
+
+
+def process_tiles(store: Store, settings: Settings, request_id: str, tile_ids: list[int]) -> None:
+    """Run the tiles of one job in order, each with its own status, attempts, error and cost. User errors fail
+    a tile at once; a transient error leaves the tile for the job's retry (RetryLater once the other tiles are
+    done). A cancel (or an exhausted budget) gives the remaining tiles back. At the end the delivered tiles'
+    results items are registered in one call, and the request is finalised if its last tile was here."""
     record = store.get_request(request_id)
     if record is None:
         return
-    if record.get("status") != RequestStatus.PROCESSING:
-        release(store, request_id, tile_id)
-        return
+    spec = JobSpec.from_dict(record["spec"])
+    check_continue = status_checker(store, request_id)
+    run = JobRun()
+    try:
+        for index, tile_id in enumerate(tile_ids):
+            try:
+                check_continue()
+            except CancelledError:
+                for rest in tile_ids[index:]:
+                    release(store, request_id, rest)
+                break
+            try:
+                _run_one(store, settings, request_id, spec, tile_id, check_continue, run)
+            except JobTimeoutException:  # the job's time is up: this tile failed, the others get a new job
+                _requeue(store, request_id, tile_ids[index + 1 :])
+                break
+    finally:
+        _register_delivered(store, settings, request_id, spec, run.delivered)
+        tiles_finished(store, settings, request_id, run.finished)
+    if run.retry is not None:
+        raise RetryLater(describe(run.retry)) from run.retry
+
+
+def _run_one(
+    store: Store, settings: Settings, request_id: str, spec: JobSpec, tile_id: int,
+    check_continue: Callable[[], None], run: JobRun,
+) -> None:
     if store.set_tile_status(request_id, tile_id, TileStatus.PROCESSING, RUNNABLE_FROM) is None:
-        return  # final already (a duplicate job) or gone
+        return  # final already (a duplicate job, a retried batch) or gone
     tile = store.get_tile(request_id, tile_id)
     if tile is None:
         return
-    spec = JobSpec.from_dict(record["spec"])
     attempts = int(tile.get("attempts", 0)) + 1
     store.update_tile_info(request_id, tile_id, attempts=attempts, started=utc_now(), finished=None, error=None,
                            pid=os.getpid())
@@ -80,35 +129,57 @@ def process_tile(store: Store, settings: Settings, request_id: str, tile_id: int
         result = run_tile(
             spec, tile, request_id, settings, creds=creds,
             delivery=creds.with_secrets(secrets) if secrets else None,
-            check_continue=status_checker(store, request_id),
+            check_continue=check_continue,
             scenes=partial(scene_cache.scenes_for_tile, store.redis, request_id, tile_id, settings.stac_url),
         )
     except CancelledError:
         release(store, request_id, tile_id)
         return
+    except JobTimeoutException as exc:
+        run.finished += _mark_failed(store, request_id, tile_id, describe(exc))
+        raise
     except Exception as exc:
         if is_transient(exc) and attempts <= settings.tile_retries:
             store.update_tile_info(request_id, tile_id, error=describe(exc))
-            raise
+            run.retry = run.retry or exc
+            return
         log.info("tile %s of %s failed: %s", tile_id, request_id, exc)
-        fail_tile(store, settings, request_id, tile_id, describe(exc))
+        run.finished += _mark_failed(store, request_id, tile_id, describe(exc))
         return
     pu = tile_cost(tile, result.bands, result.sample_types, result.samples)
-    stac_error = publish_tile(settings, request_id, spec, tile, result.outputs, result.scenes)
     store.update_tile_info(
         request_id, tile_id,
         finished=utc_now(), seconds=round(result.seconds, 3), peakMemoryBytes=result.peak_memory_bytes,
         bytesRead=result.bytes_read, bytesWritten=result.bytes_written, scenes=result.scenes,
         assetsRead=result.assets_read,
-        outputs=result.outputs, skipped=result.skipped, error=None, costPU=round(pu, 4), stacError=stac_error,
+        outputs=result.outputs, skipped=result.skipped, error=None, costPU=round(pu, 4), stacError=None,
     )
-    if stac_error is not None:
-        store.redis.sadd(keys.unregistered_tiles(request_id), tile_id)  # registered later (register_results)
+    if result.outputs:  # until its item is registered (a crash before that leaves it to register_results)
+        store.redis.sadd(keys.unregistered_tiles(request_id), tile_id)
     if store.set_tile_status(request_id, tile_id, TileStatus.PROCESSED, [TileStatus.PROCESSING]) is None:
         return  # another run of the same tile (at-least-once after a crash) finished it: billed once
     if not result.skipped:
         _add_cost(store, request_id, billed_share(tile, pu))
-    tile_finished(store, settings, request_id)
+    run.finished += 1
+    if result.outputs:
+        run.delivered.append(DeliveredTile(tile, result.outputs, result.scenes))
+
+
+def _register_delivered(
+    store: Store, settings: Settings, request_id: str, spec: JobSpec, delivered: list[DeliveredTile]
+) -> None:
+    """Register the results items of a job's delivered tiles; the ones refused keep `stacError` and stay in the
+    request's unregistered set (register_results takes them once the request is final)."""
+    if not delivered:
+        return
+    errors = publish_tiles(settings, request_id, spec, delivered)
+    registered = [tile_id for tile_id, error in errors.items() if error is None]
+    if registered:
+        store.redis.srem(keys.unregistered_tiles(request_id), *registered)
+    for tile in delivered:
+        error = errors[tile.tile_id]
+        if error is not None or tile.tile.get("stacError"):  # a new error, or an earlier one to clear
+            store.update_tile_info(request_id, tile.tile_id, stacError=error)
 
 
 def _stop_if_out_of_budget(
@@ -130,26 +201,54 @@ def _stop_if_out_of_budget(
     return True
 
 
+def _mark_failed(store: Store, request_id: str, tile_id: int, message: str) -> int:
+    """Mark a tile FAILED for good with `message`; returns 1 if it moved, 0 if it was final already or gone."""
+    if store.set_tile_status(request_id, tile_id, TileStatus.FAILED, RUNNABLE_FROM) is None:
+        return 0
+    store.update_tile_info(request_id, tile_id, error=message, finished=utc_now())
+    return 1
+
+
 def fail_tile(store: Store, settings: Settings, request_id: str, tile_id: int, message: str) -> None:
     """Mark a tile FAILED for good with `message` and finalise the request if it was the last one."""
-    moved = store.set_tile_status(request_id, tile_id, TileStatus.FAILED, RUNNABLE_FROM)
-    if moved is None:
-        return
-    store.update_tile_info(request_id, tile_id, error=message, finished=utc_now())
-    tile_finished(store, settings, request_id)
+    tiles_finished(store, settings, request_id, _mark_failed(store, request_id, tile_id, message))
 
 
-def tile_finished(store: Store, settings: Settings, request_id: str) -> None:
-    """Progress point, periodic execution DB, and finalisation when every tile is final."""
-    store.record_progress(request_id)
+def job_failed(store: Store, settings: Settings, request_id: str, tile_ids: list[int], message: str) -> None:
+    """rq gave up on a tile job (retries exhausted, horse killed, timeout). The tiles it was processing fail with
+    `message`; when it was a batch, the tiles it never reached go back to PENDING and START queues them again.
+    When no tile was processing (the job failed around the tiles) every tile that is not final fails."""
+    statuses = dict(zip(tile_ids, store.tile_statuses(request_id, tile_ids), strict=True))
+    culprits = [t for t in tile_ids if statuses[t] == TileStatus.PROCESSING]
+    finished = 0
+    for tile_id in culprits or tile_ids:
+        finished += _mark_failed(store, request_id, tile_id, message)
+    untouched = [t for t in tile_ids if culprits and statuses[t] in (TileStatus.SCHEDULED, TileStatus.QUEUED)]
+    tiles_finished(store, settings, request_id, finished)
+    _requeue(store, request_id, untouched)
+
+
+def _requeue(store: Store, request_id: str, tile_ids: list[int]) -> None:
+    """Give tiles a job was not able to run back (PENDING) and let START queue them again."""
+    for tile_id in tile_ids:
+        release(store, request_id, tile_id)
+    if tile_ids:
+        enqueue_start(store.redis, request_id)
+
+
+def tiles_finished(store: Store, settings: Settings, request_id: str, count: int) -> None:
+    """After `count` tiles became final: progress point, periodic execution DB, and finalisation when every tile
+    is final (checked even with `count` 0: a retried job may find its tiles final and the request not yet)."""
     record = store.get_request(request_id)
     if record is None:
         return
     counts = store.tile_counts(request_id)
     done = counts[TileStatus.PROCESSED] + counts[TileStatus.FAILED]
+    if count:
+        store.record_progress(request_id, counts)
     if done >= int(record.get("tileCount") or 0):
         finalize(store, settings, request_id)
-    elif done % UPLOAD_EVERY_TILES == 0:
+    elif count and done // UPLOAD_EVERY_TILES != (done - count) // UPLOAD_EVERY_TILES:
         _upload_execution_db(store, settings, request_id, record)
 
 
@@ -175,26 +274,21 @@ def finalize(store: Store, settings: Settings, request_id: str) -> RequestStatus
 
 
 def register_results(store: Store, settings: Settings, request_id: str) -> int:
-    """Register the results items that failed when their tiles finished (a catalog outage); returns how many are
-    still missing (their tiles keep `stacError`)."""
+    """Register the results items that failed when their tiles finished (a catalog outage, a crash before the
+    registration); returns how many are still missing (their tiles keep `stacError`)."""
     record = store.get_request(request_id)
     if record is None:
         return 0
     spec = JobSpec.from_dict(record["spec"])
-    missing = 0
-    for raw in store.redis.smembers(keys.unregistered_tiles(request_id)):
-        tile_id = int(raw)
-        tile = store.get_tile(request_id, tile_id)
-        if tile is None or tile.get("status") != TileStatus.PROCESSED:
-            store.redis.srem(keys.unregistered_tiles(request_id), tile_id)
-            continue
-        error = publish_tile(settings, request_id, spec, tile, tile.get("outputs") or {}, tile.get("scenes") or [])
-        store.update_tile_info(request_id, tile_id, stacError=error)
-        if error is None:
-            store.redis.srem(keys.unregistered_tiles(request_id), tile_id)
+    waiting = sorted(int(raw) for raw in store.redis.smembers(keys.unregistered_tiles(request_id)))
+    delivered = []
+    for tile in store.get_tiles(request_id, waiting):
+        if tile.get("status") == TileStatus.PROCESSED and tile.get("outputs"):
+            delivered.append(DeliveredTile(tile, tile["outputs"], tile.get("scenes") or []))
         else:
-            missing += 1
-    return missing
+            store.redis.srem(keys.unregistered_tiles(request_id), tile["id"])
+    _register_delivered(store, settings, request_id, spec, delivered)
+    return int(store.redis.scard(keys.unregistered_tiles(request_id)))
 
 
 def _upload_execution_db(store: Store, settings: Settings, request_id: str, record: dict[str, Any]) -> None:

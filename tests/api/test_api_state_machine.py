@@ -154,7 +154,7 @@ def test_cancel_stops_the_queued_tile_jobs(client: TestClient, alice: Account) -
     tile_queue = queues.tile_queue(client.app.state.redis)
     for tile_id in (1, 2):
         job_id = keys.tile_job_id(request_id, tile_id)
-        tile_queue.enqueue("workers.jobs.process_tile", request_id, tile_id, job_id=job_id)
+        tile_queue.enqueue("workers.jobs.process_tiles", request_id, [tile_id], job_id=job_id)
     store.set_tile_status(request_id, 1, TileStatus.QUEUED)
     store.set_tile_status(request_id, 2, TileStatus.PROCESSED)
     assert client.post(f"/api/v1/batch/process/{request_id}/cancel", headers=alice.headers).status_code == 204

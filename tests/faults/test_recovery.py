@@ -45,7 +45,7 @@ def tile_job(store: Store, tile_id: int, status: TileStatus, job_status: JobStat
     """A tile in `status` with its rq job in `job_status` (started by `worker`), in its queue or popped."""
     store.set_tile_status(REQUEST, tile_id, status)
     queue = tile_queue(store.redis)
-    job = queue.enqueue(TILE_JOB, REQUEST, tile_id, job_id=keys.tile_job_id(REQUEST, tile_id))
+    job = queue.enqueue(TILE_JOB, REQUEST, [tile_id], job_id=keys.tile_job_id(REQUEST, tile_id))
     job.set_status(job_status)
     if worker:
         store.redis.hset(job.key, "worker_name", worker)

@@ -13,7 +13,15 @@ import pystac_client
 import pytest
 import rasterio
 from shapely.geometry import shape
-from support.batch_requests import all_tiles, make_spec, read_s3_tiff, submit, wait_final, wait_for
+from support.batch_requests import (
+    all_tiles,
+    make_spec,
+    read_s3_tiff,
+    registered_items,
+    submit,
+    wait_final,
+    wait_for,
+)
 
 from evalbatch.objectstore import S3Credentials, rasterio_env, vsi_path
 from evalbatch.settings import Settings
@@ -51,14 +59,6 @@ def ndvi_spec(**extra: Any):
     spec = make_spec(NDVI_AND_MASK, resolution=60.0, **extra)
     spec.responses = [{"identifier": i, "format": {"type": "image/tiff"}} for i in OUTPUT_IDS]
     return spec
-
-
-def registered_items(stac_url: str, collection_id: str) -> dict[str, Any]:
-    """Item id -> pystac Item of a results collection (empty while the collection does not exist yet)."""
-    if httpx.get(f"{stac_url}/collections/{collection_id}", timeout=10).status_code == 404:
-        return {}
-    collection = pystac_client.Client.open(stac_url).get_collection(collection_id)
-    return {item.id: item for item in collection.get_items()}
 
 
 def test_tiles_are_registered_live_and_open_with_rasterio(processing_stack: LocalStack, store: Store) -> None:
@@ -141,10 +141,10 @@ def test_catalog_failure_keeps_the_tile_and_records_the_error(
     assert store.transition(request_id, RequestStatus.PROCESSING, [RequestStatus.ANALYSIS_DONE])
     tile = all_tiles(store, request_id)[0]
 
-    def catalog_down(self: Any, item: Any) -> None:
+    def catalog_down(self: Any, collection_id: str, items: Any) -> None:
         raise httpx.ConnectError("STAC API unreachable")
 
-    monkeypatch.setattr(results_stac.ResultsCatalog, "upsert_item", catalog_down)
+    monkeypatch.setattr(results_stac.ResultsCatalog, "upsert_items", catalog_down)
     process_tile(store, settings, request_id, int(tile["id"]))
 
     done = store.get_tile(request_id, int(tile["id"]))

@@ -8,7 +8,9 @@ import time
 import uuid
 from typing import Any
 
+import httpx
 import numpy as np
+import pystac_client
 from rasterio.io import MemoryFile
 
 from evalbatch.queues import enqueue_analyse
@@ -95,6 +97,14 @@ def wait_final(store: Store, request_id: str, timeout_s: float = 240.0) -> dict:
 def all_tiles(store: Store, request_id: str) -> list[dict]:
     """Every tile of a request."""
     return store.get_tiles(request_id, list(store.iter_tile_ids(request_id)))
+
+
+def registered_items(stac_url: str, collection_id: str) -> dict[str, Any]:
+    """Item id -> pystac Item of a results collection (empty while the collection does not exist yet)."""
+    if httpx.get(f"{stac_url}/collections/{collection_id}", timeout=10).status_code == 404:
+        return {}
+    collection = pystac_client.Client.open(stac_url).get_collection(collection_id)
+    return {item.id: item for item in collection.get_items()}
 
 
 def read_s3_tiff(s3: Any, url: str) -> tuple[np.ndarray, dict]:

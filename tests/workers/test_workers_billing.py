@@ -31,7 +31,7 @@ def test_a_tile_run_twice_concurrently_is_billed_once(redis_client, monkeypatch)
                           sample_types=["UINT8"])
 
     monkeypatch.setattr(tiles, "run_tile", run_tile)
-    monkeypatch.setattr(tiles, "publish_tile", lambda *args: None)
+    monkeypatch.setattr(tiles, "publish_tiles", lambda *args: {d.tile_id: None for d in args[-1]})
     try:
         tiles.process_tile(store, get_settings(), REQUEST, TILE["id"])
     finally:

@@ -35,7 +35,7 @@ def test_fan_out_enqueues_each_pending_tile_once(redis_client):
     assert queue.count == 2500
     assert store.tile_counts("req")[TileStatus.QUEUED] == 2500
     job = Job.fetch(keys.tile_job_id("req", 2509), connection=redis_client, serializer=JSONSerializer)
-    assert job.func_name == fanout.TILE_JOB and job.args == ["req", 2509]
+    assert job.func_name == fanout.TILE_JOB and job.args == ["req", [2509]]  # 400 s tiles: one job each
     assert job.timeout == 2000  # 5 x the estimated 400 s beats the 900 s setting
     assert job.retries_left == 2 and job.retry_intervals == [5, 30]
     assert fanout.fan_out(store, SETTINGS, "req") == 0  # every tile has a live job already

@@ -30,7 +30,7 @@ def test_final_failure_of_a_tile_job_fails_the_tile_and_finalises(redis_client, 
     put_processing_request(store, "req", [{"id": 7, "name": "T7", "widthPx": 10, "heightPx": 10}])
     store.set_tile_status("req", 7, TileStatus.PROCESSING)
     queue = tile_queue(redis_client)
-    job = queue.enqueue(TILE_JOB, "req", 7, job_id=keys.tile_job_id("req", 7))
+    job = queue.enqueue(TILE_JOB, "req", [7], job_id=keys.tile_job_id("req", 7))
     job.set_status(JobStatus.STARTED)
     worker = EvalbatchWorker([queue], connection=redis_client, serializer=JSONSerializer)
     worker.handle_job_failure(job, queue, exc_string="Traceback...\nWork-horse terminated unexpectedly; "
