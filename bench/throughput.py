@@ -7,7 +7,7 @@ the worker time per tile minus the time inside the tile pipeline (`seconds` of e
 bookkeeping, results items, cost and progress. The baseline, measured in the same process on the same workers, is a
 batch of no-op rq jobs; the ratio tells how much a trivial tile costs over bare rq dispatch.
 
-    .venv/bin/python bench/throughput.py [--quick] [--workers 2]
+    .venv/bin/python bench/throughput.py [--quick] [--workers 2] [--span 2.0]
 """
 
 from __future__ import annotations
@@ -64,8 +64,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller request")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--span", type=float, default=None,
+                        help="side of the square AOI in degrees (default 2.0, about 140 tiles; --quick 0.5)")
     args = parser.parse_args()
-    span = 0.25 if args.quick else 1.0  # degrees of the square AOI west of 12°E
+    span = args.span or (0.5 if args.quick else 2.0)  # degrees of the square AOI west of 12°E
 
     import redis
 
