@@ -5,7 +5,7 @@ max-NDVI composite of 4 bands (B02, B03, B04, B08 + dataMask, SCL cloud mask) ov
 Both sides run in fresh subprocesses so each reports its own wall time and peak RSS; the ratio is
 pipeline / hand-written.
 
-    .venv/bin/python bench/tile.py [--quick] [--keep]
+    .venv/bin/python bench/tile.py [--quick] [--keep] [--days 60]
 
 It starts a private local stack (Redis, SeaweedFS, PostgreSQL + pgstac, STAC API) on free ports and loads
 the archive first; that set-up is not timed.
@@ -118,8 +118,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="60 m tile and 12 days")
     parser.add_argument("--keep", action="store_true", help="keep the stack's home directory")
+    parser.add_argument("--days", type=int, default=None,
+                        help="days of archive and time range (default 60, --quick 12; 75 gives 30 ORBIT dates)")
     args = parser.parse_args()
     days, resolution = (12, 60.0) if args.quick else (60, 10.0)
+    days = args.days or days
 
     from ops.archive import synth
     from ops.ports import StackPorts

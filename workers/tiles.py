@@ -65,9 +65,13 @@ class RetryLater(RuntimeError):
 
 @dataclass
 class JobRun:
-    """What the tiles of one job leave for the end of the job: results items to register, tiles made final
-    and the first transient error to retry."""
+    """What the tiles of one job share (the request's spec, storage credentials and cancel check) and what they
+    leave for the end of the job: results items to register, tiles made final and the first transient error."""
 
+    spec: JobSpec
+    check_continue: Callable[[], None]
+    creds: S3Credentials
+    delivery: S3Credentials | None  # the request's own delivery credentials (v2), if any
     delivered: list[DeliveredTile] = field(default_factory=list)
     finished: int = 0
     retry: BaseException | None = None
@@ -86,33 +90,31 @@ def process_tiles(store: Store, settings: Settings, request_id: str, tile_ids: l
     record = store.get_request(request_id)
     if record is None:
         return
-    spec = JobSpec.from_dict(record["spec"])
-    check_continue = status_checker(store, request_id)
-    run = JobRun()
+    creds = S3Credentials.from_settings(settings)
+    secrets = store.get_secrets(request_id)
+    run = JobRun(spec=JobSpec.from_dict(record["spec"]), check_continue=status_checker(store, request_id),
+                 creds=creds, delivery=creds.with_secrets(secrets) if secrets else None)
     try:
         for index, tile_id in enumerate(tile_ids):
             try:
-                check_continue()
+                run.check_continue()
             except CancelledError:
                 for rest in tile_ids[index:]:
                     release(store, request_id, rest)
                 break
             try:
-                _run_one(store, settings, request_id, spec, tile_id, check_continue, run)
+                _run_one(store, settings, request_id, tile_id, run)
             except JobTimeoutException:  # the job's time is up: this tile failed, the others get a new job
                 _requeue(store, request_id, tile_ids[index + 1 :])
                 break
     finally:
-        _register_delivered(store, settings, request_id, spec, run.delivered)
+        _register_delivered(store, settings, request_id, run.spec, run.delivered)
         tiles_finished(store, settings, request_id, run.finished)
     if run.retry is not None:
         raise RetryLater(describe(run.retry)) from run.retry
 
 
-def _run_one(
-    store: Store, settings: Settings, request_id: str, spec: JobSpec, tile_id: int,
-    check_continue: Callable[[], None], run: JobRun,
-) -> None:
+def _run_one(store: Store, settings: Settings, request_id: str, tile_id: int, run: JobRun) -> None:
     if store.set_tile_status(request_id, tile_id, TileStatus.PROCESSING, RUNNABLE_FROM) is None:
         return  # final already (a duplicate job, a retried batch) or gone
     tile = store.get_tile(request_id, tile_id)
@@ -121,15 +123,12 @@ def _run_one(
     attempts = int(tile.get("attempts", 0)) + 1
     store.update_tile_info(request_id, tile_id, attempts=attempts, started=utc_now(), finished=None, error=None,
                            pid=os.getpid())
-    if _stop_if_out_of_budget(store, request_id, tile_id, spec, tile):
+    if _stop_if_out_of_budget(store, request_id, tile_id, run.spec, tile):
         return
-    creds = S3Credentials.from_settings(settings)
-    secrets = store.get_secrets(request_id)
     try:
         result = run_tile(
-            spec, tile, request_id, settings, creds=creds,
-            delivery=creds.with_secrets(secrets) if secrets else None,
-            check_continue=check_continue,
+            run.spec, tile, request_id, settings, creds=run.creds, delivery=run.delivery,
+            check_continue=run.check_continue,
             scenes=partial(scene_cache.scenes_for_tile, store.redis, request_id, tile_id, settings.stac_url),
         )
     except CancelledError:
