@@ -63,18 +63,31 @@ class RetryLater(RuntimeError):
     the retry runs only the tiles that are not final yet."""
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """A tile whose outputs are written, waiting for the end of its job to be registered and marked PROCESSED."""
+
+    tile: DeliveredTile
+    cost: float  # its billed share (0 when skipped)
+
+
 @dataclass
 class JobRun:
     """What the tiles of one job share (the request's spec, storage credentials and cancel check) and what they
-    leave for the end of the job: results items to register, tiles made final and the first transient error."""
+    leave for the end of the job: delivered tiles, tiles that failed and the first transient error."""
 
     spec: JobSpec
     check_continue: Callable[[], None]
     creds: S3Credentials
     delivery: S3Credentials | None  # the request's own delivery credentials (v2), if any
-    delivered: list[DeliveredTile] = field(default_factory=list)
+    delivered: list[Delivered] = field(default_factory=list)
     finished: int = 0
     retry: BaseException | None = None
+
+    @property
+    def pending_cost(self) -> float:
+        """PU of the delivered tiles not billed yet."""
+        return sum(d.cost for d in self.delivered)
 
 
 def process_tile(store: Store, settings: Settings, request_id: str, tile_id: int) -> None:
@@ -85,8 +98,9 @@ def process_tile(store: Store, settings: Settings, request_id: str, tile_id: int
 def process_tiles(store: Store, settings: Settings, request_id: str, tile_ids: list[int]) -> None:
     """Run the tiles of one job in order, each with its own status, attempts, error and cost. User errors fail
     a tile at once; a transient error leaves the tile for the job's retry (RetryLater once the other tiles are
-    done). A cancel (or an exhausted budget) gives the remaining tiles back. At the end the delivered tiles'
-    results items are registered in one call, and the request is finalised if its last tile was here."""
+    done). A cancel (or an exhausted budget) gives the remaining tiles back. At the end the results items of the
+    delivered tiles are registered in one call, then those tiles become PROCESSED (so a PROCESSED tile has its
+    item) and are billed, and the request is finalised if its last tile was here."""
     record = store.get_request(request_id)
     if record is None:
         return
@@ -108,22 +122,33 @@ def process_tiles(store: Store, settings: Settings, request_id: str, tile_ids: l
                 _requeue(store, request_id, tile_ids[index + 1 :])
                 break
     finally:
-        _register_delivered(store, settings, request_id, run.spec, run.delivered)
+        _complete_delivered(store, settings, request_id, run)
         tiles_finished(store, settings, request_id, run.finished)
     if run.retry is not None:
         raise RetryLater(describe(run.retry)) from run.retry
 
 
+def _delivered_earlier(previous: TileStatus, tile: dict[str, Any]) -> bool:
+    """Whether an earlier run of this job (killed before its end) delivered the tile already: it is still
+    PROCESSING and its run record has its outputs and end time."""
+    return previous == TileStatus.PROCESSING and tile.get("finished") is not None and tile.get("outputs") is not None
+
+
 def _run_one(store: Store, settings: Settings, request_id: str, tile_id: int, run: JobRun) -> None:
-    if store.set_tile_status(request_id, tile_id, TileStatus.PROCESSING, RUNNABLE_FROM) is None:
+    previous = store.set_tile_status(request_id, tile_id, TileStatus.PROCESSING, RUNNABLE_FROM)
+    if previous is None:
         return  # final already (a duplicate job, a retried batch) or gone
     tile = store.get_tile(request_id, tile_id)
     if tile is None:
         return
+    if _delivered_earlier(previous, tile):  # only its registration and PROCESSED mark were lost: no rework
+        cost = 0.0 if tile.get("skipped") else billed_share(tile, float(tile.get("costPU") or 0.0))
+        run.delivered.append(Delivered(DeliveredTile(tile, tile["outputs"], tile.get("scenes") or []), cost))
+        return
     attempts = int(tile.get("attempts", 0)) + 1
     store.update_tile_info(request_id, tile_id, attempts=attempts, started=utc_now(), finished=None, error=None,
                            pid=os.getpid())
-    if _stop_if_out_of_budget(store, request_id, tile_id, run.spec, tile):
+    if _stop_if_out_of_budget(store, request_id, tile_id, run.spec, tile, run.pending_cost):
         return
     try:
         result = run_tile(
@@ -153,42 +178,53 @@ def _run_one(store: Store, settings: Settings, request_id: str, tile_id: int, ru
         assetsRead=result.assets_read,
         outputs=result.outputs, skipped=result.skipped, error=None, costPU=round(pu, 4), stacError=None,
     )
-    if result.outputs:  # until its item is registered (a crash before that leaves it to register_results)
-        store.redis.sadd(keys.unregistered_tiles(request_id), tile_id)
-    if store.set_tile_status(request_id, tile_id, TileStatus.PROCESSED, [TileStatus.PROCESSING]) is None:
-        return  # another run of the same tile (at-least-once after a crash) finished it: billed once
-    if not result.skipped:
-        _add_cost(store, request_id, billed_share(tile, pu))
-    run.finished += 1
-    if result.outputs:
-        run.delivered.append(DeliveredTile(tile, result.outputs, result.scenes))
+    cost = 0.0 if result.skipped else billed_share(tile, pu)
+    run.delivered.append(Delivered(DeliveredTile(tile, result.outputs, result.scenes), cost))
 
 
-def _register_delivered(
-    store: Store, settings: Settings, request_id: str, spec: JobSpec, delivered: list[DeliveredTile]
-) -> None:
-    """Register the results items of a job's delivered tiles; the ones refused keep `stacError` and stay in the
-    request's unregistered set (register_results takes them once the request is final)."""
-    if not delivered:
+def _complete_delivered(store: Store, settings: Settings, request_id: str, run: JobRun) -> None:
+    """Register the results items of the job's delivered tiles in one call, then mark each PROCESSED and bill
+    it. An item the catalog refused leaves `stacError` on its tile and the tile in the request's unregistered
+    set (register_results takes it once the request is final)."""
+    if not run.delivered:
         return
-    errors = publish_tiles(settings, request_id, spec, delivered)
+    items = [d.tile for d in run.delivered]
+    errors = publish_tiles(settings, request_id, run.spec, items)
+    _record_registration(store, request_id, items, errors)
+    for delivered in run.delivered:
+        if store.set_tile_status(request_id, delivered.tile.tile_id, TileStatus.PROCESSED,
+                                 [TileStatus.PROCESSING]) is None:
+            continue  # another run of the same tile (at-least-once after a crash) finished it: billed once
+        if delivered.cost:
+            _add_cost(store, request_id, delivered.cost)
+        run.finished += 1
+    run.delivered.clear()
+
+
+def _record_registration(
+    store: Store, request_id: str, tiles: list[DeliveredTile], errors: dict[int, str | None]
+) -> None:
+    """Keep `stacError` and the unregistered set in line with a registration's outcome."""
     registered = [tile_id for tile_id, error in errors.items() if error is None]
+    failed = [tile_id for tile_id, error in errors.items() if error is not None]
     if registered:
         store.redis.srem(keys.unregistered_tiles(request_id), *registered)
-    for tile in delivered:
+    if failed:
+        store.redis.sadd(keys.unregistered_tiles(request_id), *failed)
+    for tile in tiles:
         error = errors[tile.tile_id]
-        if error is not None or tile.tile.get("stacError"):  # a new error, or an earlier one to clear
+        if error is not None or tile.tile.get("stacError"):  # a new error, or one recorded before to clear
             store.update_tile_info(request_id, tile.tile_id, stacError=error)
 
 
 def _stop_if_out_of_budget(
-    store: Store, request_id: str, tile_id: int, spec: JobSpec, tile: dict[str, Any]
+    store: Store, request_id: str, tile_id: int, spec: JobSpec, tile: dict[str, Any], pending: float
 ) -> bool:
     budget = spec.max_processing_units
     if budget is None:
         return False
     share = billed_share(tile, float(tile.get("cost", 0.0)))
-    spent = _cost_so_far(store, request_id)
+    spent = _cost_so_far(store, request_id) + pending  # with this job's tiles not billed yet
     if spent + share <= budget:
         return False
     store.transition(
@@ -286,7 +322,8 @@ def register_results(store: Store, settings: Settings, request_id: str) -> int:
             delivered.append(DeliveredTile(tile, tile["outputs"], tile.get("scenes") or []))
         else:
             store.redis.srem(keys.unregistered_tiles(request_id), tile["id"])
-    _register_delivered(store, settings, request_id, spec, delivered)
+    if delivered:
+        _record_registration(store, request_id, delivered, publish_tiles(settings, request_id, spec, delivered))
     return int(store.redis.scard(keys.unregistered_tiles(request_id)))
 
 

@@ -229,8 +229,10 @@ def test_an_item_the_catalog_refuses_stays_for_the_registration_job(redis_client
     assert control_queue(redis_client).job_ids == [keys.register_job_id(REQUEST)]
 
 
-def test_a_crash_before_the_registration_leaves_the_items_to_the_registration_job(redis_client, pipeline,
-                                                                                  monkeypatch):
+def test_a_crash_before_the_end_of_the_job_costs_no_rework(redis_client, pipeline, monkeypatch):
+    """Tiles become PROCESSED only after their items are registered at the end of the job; a work horse killed
+    before that leaves them PROCESSING with their outputs recorded, and rq's retry of the job registers and marks
+    them without running them again."""
     store = Store(redis_client)
     tile_ids = small_tile_request(store, 2)
 
@@ -240,14 +242,32 @@ def test_a_crash_before_the_registration_leaves_the_items_to_the_registration_jo
     monkeypatch.setattr(tiles, "publish_tiles", crash)
     with pytest.raises(SystemExit):
         tiles.process_tiles(store, get_settings(), REQUEST, tile_ids)
-    assert statuses(store, tile_ids) == ["PROCESSED", "PROCESSED"]
-    assert {int(t) for t in redis_client.smembers(keys.unregistered_tiles(REQUEST))} == set(tile_ids)
+    assert statuses(store, tile_ids) == ["PROCESSING", "PROCESSING"]
+    assert store.get_request(REQUEST)["costPU"] == 0  # nothing billed yet
 
     monkeypatch.setattr(tiles, "publish_tiles", pipeline.publish_tiles)
     tiles.process_tiles(store, get_settings(), REQUEST, tile_ids)  # rq's retry after the killed work horse
     assert pipeline.ran == tile_ids  # nothing ran twice
-    assert store.get_request(REQUEST)["status"] == RequestStatus.DONE  # finalised by the retry
-    assert control_queue(redis_client).job_ids == [keys.register_job_id(REQUEST)]
+    assert pipeline.published == [tile_ids]
+    assert statuses(store, tile_ids) == ["PROCESSED", "PROCESSED"]
+    assert all(t["attempts"] == 1 for t in store.get_tiles(REQUEST, tile_ids))
+    record = store.get_request(REQUEST)
+    assert record["status"] == RequestStatus.DONE and record["costPU"] > 0
+
+
+def test_a_tile_is_processed_only_once_its_item_is_registered(redis_client, pipeline, monkeypatch):
+    store = Store(redis_client)
+    tile_ids = small_tile_request(store, 3)
+    seen: list[list[str]] = []
+
+    def publish(settings: Any, request_id: str, spec: Any, delivered: list) -> dict[int, str | None]:
+        seen.append(statuses(store, tile_ids))
+        return pipeline.publish_tiles(settings, request_id, spec, delivered)
+
+    monkeypatch.setattr(tiles, "publish_tiles", publish)
+    tiles.process_tiles(store, get_settings(), REQUEST, tile_ids)
+    assert seen == [["PROCESSING"] * 3]
+    assert statuses(store, tile_ids) == ["PROCESSED"] * 3
 
 
 def test_the_registration_job_registers_the_waiting_items_and_clears_their_errors(redis_client, pipeline,
