@@ -567,6 +567,15 @@
     }
   }
 
+  function definedHooks() {
+    try {
+      const h = hooks();
+      return ok(objectKeys(h).filter((name) => h[name] !== undefined));
+    } catch (e) {
+      return describe(e);
+    }
+  }
+
   function finish() {
     try {
       const h = hooks();
@@ -583,6 +592,7 @@
   const api = freeze({
     setup: runSetup,
     setupArity,
+    definedHooks,
     probeV1,
     selectScenes: runSelectScenes,
     updateOutput: runUpdateOutput,

@@ -41,7 +41,8 @@ class Evalscript:
 
     def __init__(self, *, source: str, prepared_source: str, kind: str, version: int,
                  declaration: Declaration, column_shift: int = 0, v1_params: Sequence[str] = (),
-                 warnings: Sequence[str] = (), max_heap_bytes: int = DEFAULT_MAX_HEAP_BYTES) -> None:
+                 warnings: Sequence[str] = (), max_heap_bytes: int = DEFAULT_MAX_HEAP_BYTES,
+                 hooks: frozenset[str] | None = None) -> None:
         self.source = source
         self.version = version
         self.kind = kind
@@ -51,6 +52,8 @@ class Evalscript:
         self._column_shift = column_shift
         self._v1_params = tuple(v1_params)
         self._max_heap_bytes = max_heap_bytes
+        # the hook functions the script defines after setup() (None: not known, e.g. V1 bodies)
+        self.hooks = hooks
         self._translations: dict[tuple[tuple[str, int], ...], FastPath | LoopFastPath | None] = {}
 
     # ---- construction ---------------------------------------------------------------------------
@@ -78,9 +81,10 @@ class Evalscript:
             warnings: list[str] = []
             kind = cls._setup_kind(context, version, timeout_s, warnings)
             declaration = cls._declare(context, kind, timeout_s)
+            hooks = frozenset(context.call("definedHooks", timeout_s=timeout_s))
         return cls(source=source, prepared_source=source, kind=kind,
                    version=version if version in (2, 3) else (3 if kind == KIND_V3 else 1),
-                   declaration=declaration, warnings=warnings, max_heap_bytes=max_heap_bytes)
+                   declaration=declaration, warnings=warnings, max_heap_bytes=max_heap_bytes, hooks=hooks)
 
     @staticmethod
     def _setup_kind(context: ScriptContext, version: int | None, timeout_s: float, warnings: list[str]) -> str:
@@ -193,8 +197,17 @@ class Evalscript:
         """The band parameters of a V1 body (empty for other kinds)."""
         return self._v1_params
 
+    @cached_property
+    def needs_v8_per_session(self) -> bool:
+        """False when a session can run without V8 until something needs it: a V3 script without data fusion
+        whose evaluatePixel has a numpy translation and which defines no other hook than setup()."""
+        if self.hooks is None or not self.fast_path:
+            return True
+        return bool(self.hooks - {"setup", "evaluatePixel"})
+
     def session(self, timeout_s: float = 60.0, max_heap_bytes: int | None = None) -> Session:
-        """Open one fresh V8 context for one tile; use it as a context manager."""
+        """Open one session for one tile (its own fresh V8 context, made when first needed); use it as a
+        context manager."""
         from .session import Session
 
         return Session(self, timeout_s=timeout_s, max_heap_bytes=max_heap_bytes)

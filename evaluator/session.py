@@ -104,10 +104,36 @@ class Session:
         self._scene_counts: list[int] | None = None
         self._buffers: _Buffers | None = None
         self.path: str | None = None  # which evaluator ran the last batch: "numpy" or "v8"
-        self._context: ScriptContext = script.new_context(timeout_s, max_heap_bytes)
-        if script.kind != "v1":
-            # setup() may build global state the other hooks use: run it in this context too.
-            self._context.call("setup", script.kind, timeout_s=timeout_s)
+        self._max_heap_bytes = max_heap_bytes
+        self._update_config: dict[str, Any] | None = None  # replayed in a context made after update_output
+        self._context: ScriptContext | None = None
+        self._closed = False
+        if script.needs_v8_per_session:
+            self._js()
+
+    def _js(self) -> ScriptContext:
+        """The session's V8 context, made on first use: with setup() run in it (it may build global state the
+        other hooks use) and the outputs of update_output already set."""
+        if self._context is None:
+            if self._closed:
+                raise EvalscriptError("the session is closed")
+            context = self._script.new_context(self._timeout_s, self._max_heap_bytes)
+            try:
+                if self._script.kind != "v1":
+                    context.call("setup", self._script.kind, timeout_s=self._timeout_s)
+                if self._update_config is not None:
+                    context.call("updateOutput", _dumps(self._update_config), timeout_s=self._timeout_s)
+            except BaseException:
+                context.close()
+                raise
+            self._context = context
+        return self._context
+
+    @property
+    def uses_v8(self) -> bool:
+        """Whether this session has made its V8 context (scripts on the numpy fast path without other hooks
+        never need one)."""
+        return self._context is not None
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -119,9 +145,11 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        """Drop the numpy views, then tear the V8 context down."""
+        """Drop the numpy views, then tear the V8 context down (if one was made)."""
         self._buffers = None
-        self._context.close()
+        self._closed = True
+        if self._context is not None:
+            self._context.close()
 
     # ---- scenes ---------------------------------------------------------------------------------
 
@@ -151,7 +179,10 @@ class Session:
         end = time_to or (max(dates) if dates else start)
         config = {"from": _iso(start), "to": _iso(end), "fusion": self._fusion,
                   "groups": self._groups_json(per_group)}
-        kept = self._context.call("selectScenes", _dumps(config), timeout_s=self._timeout_s)
+        if self._context is None and not self._script.needs_v8_per_session:  # no preProcessScenes: keep all
+            kept = [list(range(len(group_scenes))) for group_scenes in per_group]
+        else:
+            kept = self._js().call("selectScenes", _dumps(config), timeout_s=self._timeout_s)
         for indices, offered in zip(kept, per_group, strict=True):
             if not all(isinstance(i, int) and 0 <= i < len(offered) for i in indices):
                 raise EvalscriptRuntimeError(f"scene selection returned invalid indices {indices}")
@@ -183,7 +214,11 @@ class Session:
         per_group = self._per_group(kept_scenes)
         config = {"fusion": self._fusion, "groups": self._groups_json(per_group),
                   "outputs": [{"id": out.id, "bands": out.bands} for out in self._script.declaration.outputs]}
-        counts = self._context.call("updateOutput", _dumps(config), timeout_s=self._timeout_s)
+        if self._context is None and not self._script.needs_v8_per_session:  # no updateOutput: as declared
+            counts = [out.bands for out in self._script.declaration.outputs]
+        else:
+            counts = self._js().call("updateOutput", _dumps(config), timeout_s=self._timeout_s)
+        self._update_config = config
         outputs = []
         for out, count in zip(self._script.declaration.outputs, counts, strict=True):
             if isinstance(count, bool) or not isinstance(count, int | float) or count != int(count) or count < 0:
@@ -281,7 +316,7 @@ class Session:
         if remaining <= 0:
             self.close()
             raise EvalscriptTimeout(f"script timeout: evaluate exceeded {self._timeout_s:g} s")
-        self._context.call("run", ends, start, timeout_s=remaining)
+        self._js().call("run", ends, start, timeout_s=remaining)
 
     @staticmethod
     def _call_ends(buffers: _Buffers, n: int) -> list[int]:
@@ -348,7 +383,7 @@ class Session:
             "v1": {"params": list(self._script.v1_params)} if self._script.kind == "v1" else None,
             "reuseSamples": self._script.reuses_samples,
         }
-        self._context.call("configure", _dumps(config), timeout_s=self._timeout_s)
+        self._js().call("configure", _dumps(config), timeout_s=self._timeout_s)
         inputs = [[self._view(f"__evalbatch.input({g}, {b})", JS_TYPE_DTYPES[type_name], scene_count, cap)
                    for b, type_name in enumerate(group_types)]
                   for g, (group_types, scene_count) in enumerate(zip(types, self._scene_counts, strict=True))]
@@ -360,7 +395,7 @@ class Session:
 
     def _view(self, expression: str, dtype: np.dtype, rows: int, columns: int) -> np.ndarray:
         """A (rows, columns) numpy view on the JS typed array ``expression`` returns (zero-copy)."""
-        view = np.frombuffer(self._context.buffer(expression, self._timeout_s), dtype=dtype)
+        view = np.frombuffer(self._js().buffer(expression, self._timeout_s), dtype=dtype)
         if view.size != rows * columns:
             raise EvalscriptError(f"internal: {expression} has {view.size} values, expected {rows * columns}")
         return view.reshape(rows, columns)
@@ -375,7 +410,9 @@ class Session:
 
     def finish(self) -> dict | None:
         """Run updateOutputMetadata; returns outputMetadata.userData (None when the script sets none)."""
-        return self._context.call("finish", timeout_s=self._timeout_s)
+        if self._context is None and not self._script.needs_v8_per_session:  # no updateOutputMetadata
+            return None
+        return self._js().call("finish", timeout_s=self._timeout_s)
 
 
 def _dumps(value: Any) -> str:
