@@ -295,13 +295,6 @@ class Store:
             counts = pipe.execute()
         return {status.value: int(n) for status, n in zip(TileStatus, counts, strict=True)}
 
-    def tile_statuses(self, request_id: str, tile_ids: list[int]) -> list[TileStatus | None]:
-        """The status of each of `tile_ids` (None for a missing tile), in one round trip."""
-        if not tile_ids:
-            return []
-        raw = self.redis.hmget(keys.tile_status(request_id), tile_ids)
-        return [TileStatus(s.decode()) if s is not None else None for s in raw]
-
     def record_progress(self, request_id: str, counts: dict[str, int] | None = None) -> None:
         """Append a progress point (time, processed, failed) for plots of progress over time (`counts`: the
         tile counts just read, if any)."""

@@ -128,26 +128,25 @@ def process_tiles(store: Store, settings: Settings, request_id: str, tile_ids: l
         raise RetryLater(describe(run.retry)) from run.retry
 
 
-def _delivered_earlier(previous: TileStatus, tile: dict[str, Any]) -> bool:
-    """Whether an earlier run of this job (killed before its end) delivered the tile already: it is still
-    PROCESSING and its run record has its outputs and end time."""
-    return previous == TileStatus.PROCESSING and tile.get("finished") is not None and tile.get("outputs") is not None
+def delivered_earlier(tile: dict[str, Any]) -> bool:
+    """Whether an earlier run delivered this tile that is not final (a job killed between the delivery and the
+    end of the job): its run record has the outputs and end time of that run (a new attempt clears both)."""
+    return tile.get("finished") is not None and tile.get("outputs") is not None
 
 
 def _run_one(store: Store, settings: Settings, request_id: str, tile_id: int, run: JobRun) -> None:
-    previous = store.set_tile_status(request_id, tile_id, TileStatus.PROCESSING, RUNNABLE_FROM)
-    if previous is None:
+    if store.set_tile_status(request_id, tile_id, TileStatus.PROCESSING, RUNNABLE_FROM) is None:
         return  # final already (a duplicate job, a retried batch) or gone
     tile = store.get_tile(request_id, tile_id)
     if tile is None:
         return
-    if _delivered_earlier(previous, tile):  # only its registration and PROCESSED mark were lost: no rework
+    if delivered_earlier(tile):  # only its registration and PROCESSED mark were lost: no rework
         cost = 0.0 if tile.get("skipped") else billed_share(tile, float(tile.get("costPU") or 0.0))
         run.delivered.append(Delivered(DeliveredTile(tile, tile["outputs"], tile.get("scenes") or []), cost))
         return
     attempts = int(tile.get("attempts", 0)) + 1
     store.update_tile_info(request_id, tile_id, attempts=attempts, started=utc_now(), finished=None, error=None,
-                           pid=os.getpid())
+                           outputs=None, pid=os.getpid())
     if _stop_if_out_of_budget(store, request_id, tile_id, run.spec, tile, run.pending_cost):
         return
     try:
@@ -250,17 +249,20 @@ def fail_tile(store: Store, settings: Settings, request_id: str, tile_id: int, m
 
 
 def job_failed(store: Store, settings: Settings, request_id: str, tile_ids: list[int], message: str) -> None:
-    """rq gave up on a tile job (retries exhausted, horse killed, timeout). The tiles it was processing fail with
-    `message`; when it was a batch, the tiles it never reached go back to PENDING and START queues them again.
+    """rq gave up on a tile job (retries exhausted, horse killed, timeout). The tile it was processing fails
+    with `message`; the tiles it never reached, and the ones it delivered without reaching the end of the job,
+    go back to PENDING and START queues them again (a delivered tile is then only registered and marked).
     When no tile was processing (the job failed around the tiles) every tile that is not final fails."""
-    statuses = dict(zip(tile_ids, store.tile_statuses(request_id, tile_ids), strict=True))
-    culprits = [t for t in tile_ids if statuses[t] == TileStatus.PROCESSING]
-    finished = 0
-    for tile_id in culprits or tile_ids:
-        finished += _mark_failed(store, request_id, tile_id, message)
-    untouched = [t for t in tile_ids if culprits and statuses[t] in (TileStatus.SCHEDULED, TileStatus.QUEUED)]
+    records = {int(t["id"]): t for t in store.get_tiles(request_id, tile_ids)}
+    processing = [t for t in records.values() if t["status"] == TileStatus.PROCESSING]
+    culprits = [int(t["id"]) for t in processing if not delivered_earlier(t)]
+    requeued = [int(t["id"]) for t in processing if delivered_earlier(t)]
+    if culprits or requeued:
+        requeued += [i for i, t in records.items() if t["status"] in (TileStatus.SCHEDULED, TileStatus.QUEUED)]
+    failing = culprits if culprits or requeued else [i for i, t in records.items() if t["status"] in RUNNABLE_FROM]
+    finished = sum(_mark_failed(store, request_id, tile_id, message) for tile_id in failing)
     tiles_finished(store, settings, request_id, finished)
-    _requeue(store, request_id, untouched)
+    _requeue(store, request_id, sorted(requeued))
 
 
 def _requeue(store: Store, request_id: str, tile_ids: list[int]) -> None:

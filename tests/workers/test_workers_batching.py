@@ -205,6 +205,27 @@ def test_a_job_rq_gave_up_on_fails_the_tile_it_was_processing_and_requeues_the_u
     assert control_queue(redis_client).job_ids == [keys.start_job_id(REQUEST)]
 
 
+def test_a_job_rq_gave_up_on_after_delivering_a_tile_does_not_fail_that_tile(redis_client, pipeline):
+    store = Store(redis_client)
+    tile_ids = small_tile_request(store, 3)
+    statuses_ = ("PROCESSING", "PROCESSING", "QUEUED")  # 1 delivered (its job killed before the end), 2 running
+    for tile_id, status in zip(tile_ids, statuses_, strict=True):
+        store.set_tile_status(REQUEST, tile_id, TileStatus(status))
+    store.update_tile_info(REQUEST, 1, attempts=1, finished="2024-05-01T00:00:00Z",
+                           outputs={"default": f"s3://results/{REQUEST}/T1/default.tif"})
+    store.update_tile_info(REQUEST, 2, attempts=1, finished=None, outputs=None)
+    tiles.job_failed(store, get_settings(), REQUEST, tile_ids, "Task exceeded maximum timeout value (1800 seconds)")
+    assert statuses(store, tile_ids) == ["PENDING", "FAILED", "PENDING"]
+
+    fan_out_settings = Settings(tile_batch_seconds=0)
+    assert fanout.fan_out(store, fan_out_settings, REQUEST) == 2  # what START does
+    tiles.process_tiles(store, get_settings(), REQUEST, [1, 3])
+    assert pipeline.ran == [3]  # tile 1 only registered and marked
+    assert pipeline.published == [[1, 3]]
+    assert statuses(store, tile_ids) == ["PROCESSED", "FAILED", "PROCESSED"]
+    assert store.get_request(REQUEST)["status"] == RequestStatus.PARTIAL
+
+
 def test_a_job_that_failed_before_any_tile_fails_its_tiles(redis_client, pipeline):
     store = Store(redis_client)
     tile_ids = small_tile_request(store, 2)
