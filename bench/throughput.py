@@ -60,6 +60,15 @@ def noop_jobs_seconds(client, count: int) -> float:
     return time.perf_counter() - started
 
 
+def jobs_seconds(client, job_ids: set[str]) -> float:
+    """Seconds the rq jobs `job_ids` ran (their work horses' start to end, as rq recorded them)."""
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    jobs = Job.fetch_many(list(job_ids), connection=client, serializer=JSONSerializer)
+    return sum((job.ended_at - job.started_at).total_seconds() for job in jobs if job and job.ended_at)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller request")
@@ -118,7 +127,9 @@ def main() -> int:
         in_job = sum(t.get("seconds", 0.0) for t in infos) / max(1, len(infos))
         per_tile = processing * args.workers / tiles
         per_noop = noop_s * args.workers / noop_count
-        jobs = len(set(tile_job_ids(client, request_id, [int(t["id"]) for t in infos]).values()))
+        job_ids = set(tile_job_ids(client, request_id, [int(t["id"]) for t in infos]).values())
+        jobs = len(job_ids)
+        in_jobs = jobs_seconds(client, job_ids) / tiles
         print(f"{tiles} tiles of 334x334 px in {jobs} rq jobs ({tiles / max(1, jobs):.1f} tiles per job), "
               f"{args.workers} workers, status {record['status']}")
         print("load average (1, 5, 15 min): at start {:.2f} {:.2f} {:.2f}, at end {:.2f} {:.2f} {:.2f}".format(
@@ -126,6 +137,8 @@ def main() -> int:
         print(f"analysis {analysed:.2f} s; processing {processing:.2f} s -> {tiles / processing:.2f} tiles/s")
         print(f"per tile: {per_tile * 1000:.0f} ms of worker time, of which {in_job * 1000:.0f} ms inside the "
               f"tile pipeline; overhead outside it {max(0.0, per_tile - in_job) * 1000:.0f} ms")
+        print(f"  the overhead: {(in_jobs - in_job) * 1000:.1f} ms in the tile jobs (status, cost, results items), "
+              f"{(per_tile - in_jobs) * 1000:.1f} ms around them (fork, rq, START, workers idle at the end)")
         print(f"baseline: no-op rq job {per_noop * 1000:.1f} ms of worker time "
               f"({noop_count / noop_s:.1f} jobs/s)")
         print(f"ratio trivial tile / no-op rq job: {per_tile / per_noop:.1f}x")
