@@ -90,11 +90,6 @@ class JobRun:
         return sum(d.cost for d in self.delivered)
 
 
-def process_tile(store: Store, settings: Settings, request_id: str, tile_id: int) -> None:
-    """Run one tile (a job of one tile)."""
-    process_tiles(store, settings, request_id, [tile_id])
-
-
 def process_tiles(store: Store, settings: Settings, request_id: str, tile_ids: list[int]) -> None:
     """Run the tiles of one job in order, each with its own status, attempts, error and cost. User errors fail
     a tile at once; a transient error leaves the tile for the job's retry (RetryLater once the other tiles are
@@ -112,14 +107,13 @@ def process_tiles(store: Store, settings: Settings, request_id: str, tile_ids: l
         for index, tile_id in enumerate(tile_ids):
             try:
                 run.check_continue()
+                _run_one(store, settings, request_id, tile_id, run)
             except CancelledError:
                 for rest in tile_ids[index:]:
                     release(store, request_id, rest)
                 break
-            try:
-                _run_one(store, settings, request_id, tile_id, run)
-            except JobTimeoutException:  # the job's time is up: this tile failed, the others get a new job
-                _requeue(store, request_id, tile_ids[index + 1 :])
+            except JobTimeoutException:  # the job's time is up: a running tile failed, the rest get a new job
+                _requeue(store, request_id, tile_ids[index:])  # (a FAILED tile is not released)
                 break
     finally:
         _complete_delivered(store, settings, request_id, run)

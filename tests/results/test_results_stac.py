@@ -33,7 +33,7 @@ from workers import results_stac
 from workers.analysis import TileScenes, tile_record
 from workers.results_stac import StacDocumentError, publish_tile, results_collection_id, validate_document
 from workers.stac_projection import PROJECTION_V1_2, PROJECTION_V2_0
-from workers.tiles import process_tile
+from workers.tiles import process_tiles
 
 NDVI_AND_MASK = """//VERSION=3
 function setup() {
@@ -145,7 +145,7 @@ def test_catalog_failure_keeps_the_tile_and_records_the_error(
         raise httpx.ConnectError("STAC API unreachable")
 
     monkeypatch.setattr(results_stac.ResultsCatalog, "upsert_items", catalog_down)
-    process_tile(store, settings, request_id, int(tile["id"]))
+    process_tiles(store, settings, request_id, [int(tile["id"])])
 
     done = store.get_tile(request_id, int(tile["id"]))
     assert done["status"] == TileStatus.PROCESSED

@@ -26,14 +26,14 @@ def test_a_tile_run_twice_concurrently_is_billed_once(redis_client, monkeypatch)
     def run_tile(*args, **kwargs) -> TileResult:
         runs.append(len(runs))
         if len(runs) == 1:  # while the first run works, a second run of the same tile starts and finishes
-            tiles.process_tile(store, get_settings(), REQUEST, TILE["id"])
+            tiles.process_tiles(store, get_settings(), REQUEST, [TILE["id"]])
         return TileResult(outputs={"default": f"s3://results/{len(runs)}.tif"}, samples=1, bands=["B04"],
                           sample_types=["UINT8"])
 
     monkeypatch.setattr(tiles, "run_tile", run_tile)
     monkeypatch.setattr(tiles, "publish_tiles", lambda *args: {d.tile_id: None for d in args[-1]})
     try:
-        tiles.process_tile(store, get_settings(), REQUEST, TILE["id"])
+        tiles.process_tiles(store, get_settings(), REQUEST, [TILE["id"]])
     finally:
         get_settings.cache_clear()
 
