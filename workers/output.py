@@ -36,6 +36,9 @@ SAMPLE_TYPE_DTYPES = {
 V1_BLOCK_SIZE = 1024
 V2_BLOCK_SIZE = 256
 TEMP_BLOCK_SIZE = 256
+# rio-cogeo builds the overviews of outputs up to this many values in memory (small tiles: no temporary file;
+# 16 Mi values is at most 64 MiB of FLOAT32), larger ones in a temporary file next to the output
+IN_MEMORY_COG_MAX_VALUES = 16 * 1024**2
 TIFF_TYPE = "image/tiff"
 SINGLE_PUT_MAX_BYTES = 8 * 1024**2  # boto3's multipart threshold: below it its managed upload is one PUT too
 JSON_TYPE = "application/json"
@@ -89,6 +92,7 @@ class StripWriter:
         self.path = path
         self.dtype = dtype
         self.nodata = nodata
+        self.values = grid.width * grid.height * bands
         self._dataset: DatasetWriter = rasterio.open(
             path,
             "w",
@@ -128,7 +132,7 @@ class StripWriter:
             nodata=self.nodata,
             overview_level=options.overview_levels,
             overview_resampling=options.resampling,
-            in_memory=False,
+            in_memory=self.values <= IN_MEMORY_COG_MAX_VALUES,
             quiet=True,
             use_cog_driver=False,
         )
