@@ -7,7 +7,7 @@ request is visible only to its account and only through the API version that cre
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -68,6 +68,25 @@ def _created_key(record: dict[str, Any]) -> list[Any]:
 def _status_key(record: dict[str, Any]) -> list[Any]:
     """Sort key of `sort=status`: lifecycle order of the status, then creation."""
     return [STATUS_ORDER[record["status"]], record["created"], record["id"]]
+
+
+def ensure_owned(owner: tuple[Any, Any] | None, account_id: str, version: int, request_id: str) -> None:
+    """NotFound unless the request's `owner` is this account and API version: a request is visible only to
+    its account and only through the API version that created it (a stranger's request looks missing)."""
+    if owner != (account_id, version):
+        raise NotFound(f"Batch request {request_id} not found")
+
+
+def owned_record(record: dict[str, Any] | None, account_id: str, version: int, request_id: str) -> dict[str, Any]:
+    """`record` if this account created it through this API version; else NotFound (also for no record)."""
+    owner = None if record is None else (record.get("accountId"), record.get("apiVersion"))
+    ensure_owned(owner, account_id, version, request_id)
+    return cast("dict[str, Any]", record)  # not None: ensure_owned refused that
+
+
+def request_view(record: dict[str, Any], tile_counts: dict[str, int], version: int) -> dict[str, Any]:
+    """The wire JSON of a record for its API version."""
+    return v1_request(record, tile_counts) if version == 1 else v2_task(record, tile_counts)
 
 
 def delivery_secrets(secrets: dict[str, Any], body: v2.CreateRequestV2) -> dict[str, Any] | None:
@@ -154,20 +173,15 @@ class BatchService:
 
     def get_owned(self, account_id: str, version: int, request_id: str) -> dict[str, Any]:
         """The record of a request this account created through this API version; else NotFound."""
-        record = self.store.get_request(request_id)
-        if record is None or record.get("accountId") != account_id or record.get("apiVersion") != version:
-            raise NotFound(f"Batch request {request_id} not found")
-        return record
+        return owned_record(self.store.get_request(request_id), account_id, version, request_id)
 
     def check_owned(self, account_id: str, version: int, request_id: str) -> None:
         """NotFound unless this account created the request through this API version (reads two fields)."""
-        if self.store.request_owner(request_id) != (account_id, version):
-            raise NotFound(f"Batch request {request_id} not found")
+        ensure_owned(self.store.request_owner(request_id), account_id, version, request_id)
 
     def view(self, record: dict[str, Any], version: int) -> dict[str, Any]:
         """The wire JSON of a record for its API version."""
-        counts = self.store.tile_counts(record["id"])
-        return v1_request(record, counts) if version == 1 else v2_task(record, counts)
+        return request_view(record, self.store.tile_counts(record["id"]), version)
 
     def list_page(
         self,

@@ -32,6 +32,7 @@ from evalbatch.states import (
 )
 
 PIPELINE_BATCH = 1000
+OWNER_FIELDS = ("accountId", "apiVersion")  # the request fields that decide who may see it
 
 _SET_TILE_STATUS = """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
@@ -84,15 +85,12 @@ class Store:
     def get_request(self, request_id: str) -> dict[str, Any] | None:
         """The request record, or None when it does not exist."""
         raw = self.redis.hgetall(keys.request(request_id))
-        return _decode(raw) if raw else None
+        return decode_record(raw) if raw else None
 
     def request_owner(self, request_id: str) -> tuple[str, int] | None:
         """(account id, API version) of a request, without reading the rest of its record (its evalscript can
         be a megabyte); None when it does not exist."""
-        account, version = self.redis.hmget(keys.request(request_id), ["accountId", "apiVersion"])
-        if account is None or version is None:
-            return None
-        return json.loads(account), json.loads(version)
+        return decode_owner(self.redis.hmget(keys.request(request_id), OWNER_FIELDS))
 
     def update_request(self, request_id: str, **fields: Any) -> None:
         """Set some fields of a request (and `lastUpdated`)."""
@@ -172,7 +170,7 @@ class Store:
         with self.redis.pipeline(transaction=False) as pipe:
             for rid in request_ids:
                 pipe.hgetall(keys.request(rid))
-            return [_decode(raw) for raw in pipe.execute() if raw]
+            return [decode_record(raw) for raw in pipe.execute() if raw]
 
     def delete_request(self, request_id: str) -> None:
         """Remove a request and everything that belongs to it."""
@@ -246,16 +244,7 @@ class Store:
             pipe.hmget(keys.tile_status(request_id), tile_ids)
             pipe.hmget(keys.tile_info(request_id), tile_ids)
             static, statuses, infos = pipe.execute()
-        result = []
-        for raw, status, info in zip(static, statuses, infos, strict=True):
-            if raw is None:
-                continue
-            tile = _load_tile_json(raw)
-            tile["status"] = status.decode() if status else TileStatus.PENDING.value
-            if info:
-                tile.update(_load_tile_json(info))
-            result.append(tile)
-        return result
+        return merge_tiles(static, statuses, infos)
 
     def get_tile(self, request_id: str, tile_id: int) -> dict[str, Any] | None:
         """One tile, or None."""
@@ -292,8 +281,7 @@ class Store:
         with self.redis.pipeline(transaction=False) as pipe:
             for status in TileStatus:
                 pipe.zcard(keys.tile_index(request_id, status.value))
-            counts = pipe.execute()
-        return {status.value: int(n) for status, n in zip(TileStatus, counts, strict=True)}
+            return counts_by_status(pipe.execute())
 
     def record_progress(self, request_id: str, counts: dict[str, int] | None = None) -> None:
         """Append a progress point (time, processed, failed) for plots of progress over time (`counts`: the
@@ -330,8 +318,40 @@ def _load_tile_json(raw: bytes) -> Any:
         return json.loads(raw)
 
 
-def _decode(raw: dict[bytes, bytes]) -> dict[str, Any]:
+def decode_record(raw: dict[bytes, bytes]) -> dict[str, Any]:
+    """A request record from its HASH fields (JSON values)."""
     return {k.decode(): json.loads(v) for k, v in raw.items()}
+
+
+def decode_owner(fields: list[bytes | None]) -> tuple[str, int] | None:
+    """(account id, API version) from the raw values of `OWNER_FIELDS`; None when the request does not exist."""
+    account, version = fields
+    if account is None or version is None:
+        return None
+    return json.loads(account), json.loads(version)
+
+
+def counts_by_status(counts: list[int]) -> dict[str, int]:
+    """{status: count} from the ZCARDs of the status indexes, in `TileStatus` order."""
+    return {status.value: int(n) for status, n in zip(TileStatus, counts, strict=True)}
+
+
+def merge_tile(static: bytes, status: bytes | None, info: bytes | None) -> dict[str, Any]:
+    """A tile as a dict from its stored values: static description + `status` + run record."""
+    tile = _load_tile_json(static)
+    tile["status"] = status.decode() if status else TileStatus.PENDING.value
+    if info:
+        tile.update(_load_tile_json(info))
+    return tile
+
+
+def merge_tiles(
+    static: list[bytes | None], statuses: list[bytes | None], infos: list[bytes | None]
+) -> list[dict[str, Any]]:
+    """Tiles as dicts from the raw HMGET answers of one list of ids (ids without a static description are
+    skipped)."""
+    rows = zip(static, statuses, infos, strict=True)
+    return [merge_tile(raw, status, info) for raw, status, info in rows if raw is not None]
 
 
 def _parse_time(value: str) -> datetime:

@@ -7,14 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.auth import Principal
-from api.dependencies import Page, create_body, current_principal, get_service, json_body, page_query
+from api.dependencies import Page, create_body, current_principal, get_reads, get_service, json_body, page_query
 from api.pagination import page_envelope
 from api.responses import json_answer
-from api.service import BatchService
+from api.service import BatchService, owned_record, request_view
+from api.store_reads import AsyncStoreReads
 from evalbatch.states import Action
 
 Caller = Annotated[Principal, Depends(current_principal)]
 Service = Annotated[BatchService, Depends(get_service)]
+Reads = Annotated[AsyncStoreReads, Depends(get_reads)]  # the hot GETs: async, one Redis round trip each
 
 
 def no_content() -> Response:
@@ -60,8 +62,9 @@ def batch_router(version: int, extra_actions: list[ActionRoute]) -> APIRouter:
         return json_answer(page_envelope(data, request.url, page.token, next_key))
 
     @router.get("/process/{request_id}", summary="Get a batch request")
-    def get_request(request_id: str, caller: Caller, service: Service) -> Response:
-        return json_answer(service.view(service.get_owned(caller.account_id, version, request_id), version))
+    async def get_request(request_id: str, caller: Caller, reads: Reads) -> Response:
+        record, counts = await reads.request_with_counts(request_id)
+        return json_answer(request_view(owned_record(record, caller.account_id, version, request_id), counts, version))
 
     @router.put("/process/{request_id}", summary="Update a batch request")
     def update_request(

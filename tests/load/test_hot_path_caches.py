@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 
 from api.auth import issue_token, verify_token
@@ -15,7 +16,7 @@ from evalbatch.accounts import Client
 from evalbatch.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))  # bench/ is not a package
-from api_load import request_problem, tile_page_problem
+from api_load import parse_answer, request_problem, tile_page_problem
 
 SETTINGS = Settings(signing_key="load-tests-signing-key-" + "x" * 32, token_lifetime_s=600)
 OWNER = Client(client_id="client-1", account_id="account-1", name="load")
@@ -49,13 +50,25 @@ def test_an_invalid_token_stays_invalid_when_asked_again() -> None:
 
 
 def tile(tile_id: int, request_id: str = REQUEST_ID, status: str = "PENDING") -> dict:
-    return {"id": tile_id, "requestId": request_id, "status": status}
+    return {"id": tile_id, "requestId": request_id, "status": status, "geometry": {"type": "Polygon"}}
+
+
+def request_answer_problem(body: object) -> str | None:
+    """What the benchmark finds wrong with this JSON answer to GET request (parsed as the benchmark parses it)."""
+    answer, problem = parse_answer("get request", orjson.dumps(body))
+    return problem or request_problem(answer, REQUEST_ID)
+
+
+def tile_page_answer_problem(page: object, after: int | None) -> str | None:
+    """What the benchmark finds wrong with this JSON tiles page."""
+    answer, problem = parse_answer("list tiles", orjson.dumps(page))
+    return problem or tile_page_problem(answer, REQUEST_ID, after)
 
 
 def test_the_benchmark_accepts_the_answers_asked_for() -> None:
-    assert request_problem({"id": REQUEST_ID, "status": "PROCESSING"}, REQUEST_ID) is None
-    assert tile_page_problem({"data": [tile(5), tile(7)], "links": {}}, REQUEST_ID, after=3) is None
-    assert tile_page_problem({"data": [tile(1)], "links": {}}, REQUEST_ID, after=None) is None
+    assert request_answer_problem({"id": REQUEST_ID, "status": "PROCESSING", "tileCount": 3}) is None
+    assert tile_page_answer_problem({"data": [tile(5), tile(7)], "links": {"nextToken": "x"}}, after=3) is None
+    assert tile_page_answer_problem({"data": [tile(1)], "links": {}}, after=None) is None
 
 
 @pytest.mark.parametrize(
@@ -63,24 +76,27 @@ def test_the_benchmark_accepts_the_answers_asked_for() -> None:
     [
         ({"id": "request-2", "status": "PROCESSING"}, "not request"),
         ({"id": REQUEST_ID, "status": "RUNNING"}, "unknown status"),
-        ([], "not request"),
+        ({"id": REQUEST_ID}, "unexpected answer"),
+        ({"id": 7, "status": "DONE"}, "unexpected answer"),
+        ([], "unexpected answer"),
     ],
 )
 def test_the_benchmark_counts_a_wrong_request_answer(body: object, problem: str) -> None:
-    assert problem in str(request_problem(body, REQUEST_ID))
+    assert problem in str(request_answer_problem(body))
 
 
 @pytest.mark.parametrize(
     ("page", "after", "problem"),
     [
-        ({"data": []}, None, "no page"),
-        ({"error": {"status": 500}}, None, "no page"),
-        ({"data": [tile(5, request_id="request-2")]}, None, "another request"),
-        ({"data": [tile(5, status="DONE")]}, None, "unknown status"),
-        ({"data": [tile(7), tile(5)]}, None, "out of order"),
-        ({"data": [tile(5), tile(5)]}, None, "out of order"),
-        ({"data": [tile(5), tile(7)]}, 5, "out of order"),  # the previous page again
+        ({"data": [], "links": {}}, None, "no page"),
+        ({"error": {"status": 500}}, None, "unexpected answer"),
+        ({"data": [{"id": 5, "status": "PENDING"}], "links": {}}, None, "unexpected answer"),
+        ({"data": [tile(5, request_id="request-2")], "links": {}}, None, "another request"),
+        ({"data": [tile(5, status="DONE")], "links": {}}, None, "unknown status"),
+        ({"data": [tile(7), tile(5)], "links": {}}, None, "out of order"),
+        ({"data": [tile(5), tile(5)], "links": {}}, None, "out of order"),
+        ({"data": [tile(5), tile(7)], "links": {}}, 5, "out of order"),  # the previous page again
     ],
 )
 def test_the_benchmark_counts_a_wrong_tile_page(page: dict, after: int | None, problem: str) -> None:
-    assert problem in str(tile_page_problem(page, REQUEST_ID, after))
+    assert problem in str(tile_page_answer_problem(page, after))
