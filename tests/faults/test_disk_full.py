@@ -1,4 +1,4 @@
-"""The workers' temporary directory on a full filesystem (a 1 MiB tmpfs): the tile fails with "No space left"
+"""The workers' temporary directory on a full filesystem (a 64 KiB tmpfs): the tile fails with "No space left"
 after its retries, the worker survives, and nothing partial appears under the final output key."""
 
 from __future__ import annotations
@@ -17,12 +17,15 @@ from support.batch_requests import ORBIT_COUNT, make_spec, submit, wait_final
 from evalbatch.spec import split_s3_url
 from evalbatch.states import RequestStatus, TileStatus
 
-TMPFS_SIZE = "1m"  # far below one tile's temporary GeoTIFF (1000 x 1000 UINT16 at 20 m)
+# below one block of a tile's temporary GeoTIFF (256 x 256 UINT16 = 128 KiB). Not 1 MiB: GDAL leaves the blocks
+# that are all zero unwritten (sparse), so a tile mostly outside the archive needs only a few blocks, and tiles then
+# failed only when two of them ran at once.
+TMPFS_SIZE = "64k"
 
 
 @contextmanager
 def tiny_tmpfs() -> Iterator[Path]:
-    """A mounted 1 MiB tmpfs (skips the test when mounting is not permitted)."""
+    """A mounted tmpfs of TMPFS_SIZE (skips the test when mounting is not permitted)."""
     mountpoint = Path(tempfile.mkdtemp(prefix="evalbatch-full-"))
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE}", "tmpfs", str(mountpoint)],
                              capture_output=True, text=True)
