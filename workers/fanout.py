@@ -109,7 +109,7 @@ def _enqueue_page(queue: Queue, store: Store, request_id: str, tile_ids: list[in
     return len(job_of_tile)
 
 
-def job_alive(store: Store, job_id: str) -> bool:
+def _job_live(store: Store, job_id: str) -> bool:
     """Whether the rq job `job_id` is still queued, deferred, scheduled or running."""
     try:
         job = Job.fetch(job_id, connection=store.redis, serializer=JSONSerializer)
@@ -121,7 +121,7 @@ def job_alive(store: Store, job_id: str) -> bool:
 def _orphans(store: Store, request_id: str, tile_ids: list[int]) -> list[int]:
     """The tiles among `tile_ids` whose job is gone (each job looked up once)."""
     job_of_tile = tile_job_ids(store.redis, request_id, tile_ids)
-    alive = {job_id: job_alive(store, job_id) for job_id in set(job_of_tile.values())}
+    alive = {job_id: _job_live(store, job_id) for job_id in set(job_of_tile.values())}
     return [t for t in tile_ids if not alive[job_of_tile[t]]]
 
 
