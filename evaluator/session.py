@@ -130,6 +130,12 @@ class Session:
         return self._context
 
     @property
+    def _defaults_in_python(self) -> bool:
+        """The script defines no hook besides setup and evaluatePixel and no V8 context was needed yet: scene
+        selection, updateOutput and finish are their defaults, computed here."""
+        return self._context is None and not self._script.needs_v8_per_session
+
+    @property
     def uses_v8(self) -> bool:
         """Whether this session has made its V8 context (scripts on the numpy fast path without other hooks
         never need one)."""
@@ -179,7 +185,7 @@ class Session:
         end = time_to or (max(dates) if dates else start)
         config = {"from": _iso(start), "to": _iso(end), "fusion": self._fusion,
                   "groups": self._groups_json(per_group)}
-        if self._context is None and not self._script.needs_v8_per_session:  # no preProcessScenes: keep all
+        if self._defaults_in_python:  # no preProcessScenes: keep all
             kept = [list(range(len(group_scenes))) for group_scenes in per_group]
         else:
             kept = self._js().call("selectScenes", _dumps(config), timeout_s=self._timeout_s)
@@ -214,7 +220,7 @@ class Session:
         per_group = self._per_group(kept_scenes)
         config = {"fusion": self._fusion, "groups": self._groups_json(per_group),
                   "outputs": [{"id": out.id, "bands": out.bands} for out in self._script.declaration.outputs]}
-        if self._context is None and not self._script.needs_v8_per_session:  # no updateOutput: as declared
+        if self._defaults_in_python:  # no updateOutput: as declared
             counts = [out.bands for out in self._script.declaration.outputs]
         else:
             counts = self._js().call("updateOutput", _dumps(config), timeout_s=self._timeout_s)
@@ -410,7 +416,7 @@ class Session:
 
     def finish(self) -> dict | None:
         """Run updateOutputMetadata; returns outputMetadata.userData (None when the script sets none)."""
-        if self._context is None and not self._script.needs_v8_per_session:  # no updateOutputMetadata
+        if self._defaults_in_python:  # no updateOutputMetadata
             return None
         return self._js().call("finish", timeout_s=self._timeout_s)
 

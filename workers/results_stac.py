@@ -337,14 +337,6 @@ def publish_tiles(
     return errors
 
 
-def publish_tile(
-    settings: Settings, request_id: str, spec: JobSpec, tile: Mapping[str, Any], outputs: Mapping[str, str],
-    scenes: list[str],
-) -> str | None:
-    """`publish_tiles` for one tile: None on success (or nothing to register), else the error message."""
-    return publish_tiles(settings, request_id, spec, [DeliveredTile(tile, outputs, scenes)])[int(tile["id"])]
-
-
 def prepare() -> None:
     """Build what every registration would otherwise repeat, once per process: the SSL context, the core
     validators of items and collections and the package version. workers.launch calls it in the rq worker before

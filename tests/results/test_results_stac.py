@@ -31,7 +31,13 @@ from ops.services import LocalStack
 from tiler import parse_bounds, tiles_for_aoi
 from workers import results_stac
 from workers.analysis import TileScenes, tile_record
-from workers.results_stac import StacDocumentError, publish_tile, results_collection_id, validate_document
+from workers.results_stac import (
+    DeliveredTile,
+    StacDocumentError,
+    publish_tiles,
+    results_collection_id,
+    validate_document,
+)
 from workers.stac_projection import PROJECTION_V1_2, PROJECTION_V2_0
 from workers.tiles import process_tiles
 
@@ -160,9 +166,11 @@ def test_catalog_failure_keeps_the_tile_and_records_the_error(
 def test_publish_reports_an_unreachable_catalog_instead_of_raising() -> None:
     settings = Settings(stac_url="http://127.0.0.1:9")  # discard port: nothing listens
     tile = analysed_tile()
-    error = publish_tile(settings, "r", ndvi_spec(), tile, {"default": "s3://results/r/T0/default.tif"}, ["a"])
+    delivered = DeliveredTile(tile, {"default": "s3://results/r/T0/default.tif"}, ["a"])
+    error = publish_tiles(settings, "r", ndvi_spec(), [delivered])[delivered.tile_id]
     assert error is not None and "ConnectError" in error
-    assert publish_tile(settings, "r", ndvi_spec(), tile, {}, []) is None  # nothing delivered: nothing to do
+    nothing = DeliveredTile(tile, {}, [])
+    assert publish_tiles(settings, "r", ndvi_spec(), [nothing]) == {nothing.tile_id: None}  # nothing to register
 
 
 # --- the projection extension's rules, offline ------------------------------------------------------------
